@@ -1,0 +1,82 @@
+"""AES-CBC field encryption and the enterprise ``corpsign`` (interface.md §3.4, §4).
+
+Standard: key = the secret's bytes as they are (32 characters → AES-256), IV = the first
+16 bytes of the secret, PKCS7 padding, standard Base64 without line breaks. The AES-128
+"outlier" (key = first 16 bytes) exists only behind ``variant=AesVariant.OUTLIER_AES128``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from functools import cache
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+
+class AesVariant(enum.Enum):
+    STANDARD = "standard"  # key = whole secret (AES-256 for the usual 32-char secret)
+    OUTLIER_AES128 = "outlier-aes128"  # key = secret[:16]; seen once in a public client's test
+
+
+class DecryptError(ValueError):
+    """The value is not Base64 of an AES-CBC ciphertext made with this secret."""
+
+
+@cache
+def _cipher(secret: str, variant: AesVariant) -> Cipher[modes.CBC]:
+    # One Cipher per (secret, variant): building it costs more than encrypting an ID number.
+    key, iv = _key_iv(secret, variant)
+    return Cipher(algorithms.AES(key), modes.CBC(iv))
+
+
+def _key_iv(secret: str, variant: AesVariant) -> tuple[bytes, bytes]:
+    raw = secret.encode("utf-8")
+    if len(raw) < 16:
+        raise ValueError("the secret must have at least 16 bytes (it supplies the 16-byte IV)")
+    key = raw[:16] if variant is AesVariant.OUTLIER_AES128 else raw
+    if len(key) not in (16, 24, 32):
+        raise ValueError(f"the secret has {len(key)} bytes; AES needs a key of 16, 24 or 32 bytes")
+    return key, raw[:16]
+
+
+def encrypt(plaintext: str, secret: str, variant: AesVariant = AesVariant.STANDARD) -> str:
+    raw = plaintext.encode("utf-8")
+    pad = 16 - len(raw) % 16  # PKCS7
+    encryptor = _cipher(secret, variant).encryptor()
+    data = raw + bytes([pad]) * pad
+    return base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode("ascii")
+
+
+def decrypt(ciphertext_b64: str, secret: str, variant: AesVariant = AesVariant.STANDARD) -> str:
+    cipher = _cipher(secret, variant)
+    try:
+        # Tolerate line breaks from Java encoders that wrap at 76 characters.
+        raw = base64.b64decode("".join(ciphertext_b64.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecryptError("not valid Base64") from exc
+    if not raw or len(raw) % 16:
+        raise DecryptError("ciphertext length is not a multiple of the AES block size")
+    decryptor = cipher.decryptor()
+    padded = decryptor.update(raw) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        plain = unpadder.update(padded) + unpadder.finalize()
+        return plain.decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DecryptError("does not decrypt with this secret (bad padding or not UTF-8)") from exc
+
+
+def decrypt_lenient(ciphertext_b64: str, secret: str) -> tuple[str, AesVariant]:
+    """Try the standard key, then the AES-128 outlier; return the plaintext and which worked."""
+    try:
+        return decrypt(ciphertext_b64, secret), AesVariant.STANDARD
+    except DecryptError:
+        return decrypt(ciphertext_b64, secret, AesVariant.OUTLIER_AES128), AesVariant.OUTLIER_AES128
+
+
+def corpsign(corp_key: str, timestamp: str, secret: str) -> str:
+    """``Base64(AES-CBC(key=secret, IV=secret[:16])(corpKey + timestamp))`` (interface.md §3.4)."""
+    return encrypt(corp_key + timestamp, secret)

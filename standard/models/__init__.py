@@ -1,0 +1,1 @@
+"""Payload models of every ``open.api`` method: requests and query-response rows."""

@@ -1,0 +1,181 @@
+"""Whole-payload operations driven by the models' field markers: encrypt and decrypt every
+``ENCRYPTED`` field (recursively through nested objects and lists), and the full parse pipeline
+a server applies to a received ``data`` string."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from standard import crypto, errors
+from standard.fields import Encrypted
+from standard.profile import STRICT, Profile
+
+M = TypeVar("M", bound=BaseModel)
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    encrypted: bool = False
+    child: type[BaseModel] | None = None  # nested object, or item model of a list
+    is_list: bool = False
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """Strip Optional/Annotated; return the core type and whether it is a list."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else (annotation, False)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin is list:
+        inner, _ = _unwrap(typing.get_args(annotation)[0])
+        return inner, True
+    return annotation, False
+
+
+@cache
+def shape(model: type[BaseModel]) -> dict[str, FieldShape]:
+    result: dict[str, FieldShape] = {}
+    for name, info in model.model_fields.items():
+        encrypted = any(isinstance(m, Encrypted) for m in info.metadata)
+        core, is_list = _unwrap(info.annotation)
+        if not encrypted:
+            # Markers nested in an Annotated alias inside Optional are not lifted into metadata.
+            encrypted = _has_marker(info.annotation)
+        child = core if isinstance(core, type) and issubclass(core, BaseModel) else None
+        if encrypted or child is not None:
+            result[name] = FieldShape(encrypted=encrypted, child=child, is_list=is_list)
+    return result
+
+
+def _has_marker(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(annotation)
+        return any(isinstance(m, Encrypted) for m in meta) or _has_marker(base)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_marker(a) for a in typing.get_args(annotation))
+    return False
+
+
+def encrypted_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted paths of every encrypted field (``workerList[].idCardNumber``), for docs and checks."""
+    paths: list[str] = []
+    for name, fs in shape(model).items():
+        here = f"{prefix}{name}"
+        if fs.encrypted:
+            paths.append(here)
+        if fs.child is not None:
+            paths.extend(encrypted_paths(fs.child, here + ("[]." if fs.is_list else ".")))
+    return paths
+
+
+Transform = Callable[[str, Path], str]
+
+
+def transform(
+    model: type[BaseModel], data: Any, fn: Transform, *, case_insensitive: bool = False, path: Path = ()
+) -> Any:
+    """Return a copy of ``data`` with ``fn`` applied to each string in an encrypted field."""
+    if not isinstance(data, dict):
+        return data
+    fields = shape(model)
+    if case_insensitive:
+        lookup = {k.lower(): v for k, v in fields.items()}
+    out = dict(data)
+    for key, value in data.items():
+        fs = lookup.get(str(key).lower()) if case_insensitive else fields.get(key)
+        if fs is None or value is None:
+            continue
+        if fs.encrypted and isinstance(value, str) and value != "":
+            out[key] = fn(value, (*path, key))
+        elif fs.child is not None:
+            if fs.is_list and isinstance(value, list):
+                out[key] = [
+                    transform(fs.child, item, fn, case_insensitive=case_insensitive, path=(*path, key, i))
+                    for i, item in enumerate(value)
+                ]
+            elif not fs.is_list:
+                out[key] = transform(fs.child, value, fn, case_insensitive=case_insensitive, path=(*path, key))
+    return out
+
+
+def encrypt(
+    model: type[BaseModel], data: Any, secret: str, variant: crypto.AesVariant = crypto.AesVariant.STANDARD
+) -> Any:
+    return transform(model, data, lambda v, _p: crypto.encrypt(v, secret, variant))
+
+
+DECRYPT_FAILED = "解密失败,请使用AES-256-CBC加密!"
+
+
+def decrypt(
+    model: type[BaseModel], data: Any, secret: str, *, profile: Profile = STRICT
+) -> tuple[Any, list[errors.FieldError]]:
+    """Decrypt every encrypted field; undecryptable values become FieldErrors (kind ``decrypt``)."""
+    failures: list[errors.FieldError] = []
+
+    def fn(value: str, p: Path) -> str:
+        try:
+            if profile.aes128_fallback:
+                return crypto.decrypt_lenient(value, secret)[0]
+            return crypto.decrypt(value, secret)
+        except (crypto.DecryptError, ValueError):
+            failures.append(errors.FieldError(p, "decrypt", DECRYPT_FAILED))
+            return value
+
+    return transform(model, data, fn, case_insensitive=profile.case_insensitive_keys), failures
+
+
+def validate(model: type[M], data: Any, *, profile: Profile = STRICT, now: datetime | None = None) -> M:
+    """Validate plaintext data; raise PayloadInvalid with platform-grammar errors."""
+    context: dict[str, Any] = {"profile": profile}
+    if now is not None:
+        context["now"] = now
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise errors.PayloadInvalid(errors.from_validation_error(exc)) from None
+    except RecursionError:
+        raise errors.PayloadInvalid([errors.FieldError(("data",), "format", errors.FORMAT)]) from None
+
+
+def load_json(text: str) -> Any:
+    """Parse the ``data`` parameter; PayloadInvalid when it is not a JSON object."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise errors.PayloadInvalid([errors.FieldError(("data",), "format", errors.FORMAT)]) from None
+    if not isinstance(value, dict):
+        raise errors.PayloadInvalid([errors.FieldError(("data",), "type", errors.TYPE)])
+    return value
+
+
+def parse(
+    model: type[M],
+    data_text: str,
+    secret: str,
+    *,
+    profile: Profile = STRICT,
+    now: datetime | None = None,
+    normalise: Callable[[Any], Any] | None = None,
+) -> M:
+    """Server pipeline: JSON → (flat-form normalisation) → decrypt → validate."""
+    raw = load_json(data_text)
+    if normalise is not None:
+        raw = normalise(raw)
+    plain, failures = decrypt(model, raw, secret, profile=profile)
+    if failures:
+        raise errors.PayloadInvalid(failures)
+    return validate(model, plain, profile=profile, now=now)
