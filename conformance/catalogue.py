@@ -1,0 +1,80 @@
+"""The check catalogue: every check has a stable id, a one-line statement of what the standard
+requires, the clause it comes from, a severity and an oracle that can fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from conformance.target import Target
+
+Severity = Literal["must", "should"]
+PLANS = ("smoke", "full")
+CATALOGUE_VERSION = "1"
+
+
+class CheckFailed(AssertionError):
+    """The oracle saw the platform answer otherwise than the standard requires."""
+
+
+class CheckSkipped(Exception):
+    """The check does not apply to this target (e.g. a switch the profile turns off)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    statement: str
+    clause: str
+    severity: Severity
+    area: str
+    run: Callable[[Target], None]
+    smoke: bool = False
+    profiles: frozenset[str] = field(default_factory=lambda: frozenset({"strict", "lenient"}))
+
+    def in_plan(self, plan: str, profile: str) -> bool:
+        return profile in self.profiles and (plan == "full" or self.smoke)
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(
+    check_id: str,
+    statement: str,
+    *,
+    clause: str,
+    area: str,
+    severity: Severity = "must",
+    smoke: bool = False,
+    profiles: tuple[str, ...] = ("strict", "lenient"),
+) -> Callable[[Callable[[Target], None]], Callable[[Target], None]]:
+    """Register a check function under a stable id."""
+
+    def register(fn: Callable[[Target], None]) -> Callable[[Target], None]:
+        if check_id in REGISTRY:
+            raise ValueError(f"duplicate check id {check_id}")
+        REGISTRY[check_id] = Check(check_id, statement, clause, severity, area, fn, smoke, frozenset(profiles))
+        return fn
+
+    return register
+
+
+def expect(condition: bool, message: str) -> None:
+    """The oracle: fail the check with a message saying what was expected and what came."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def all_checks() -> dict[str, Check]:
+    """Every registered check, importing the check modules once."""
+    from conformance import checks  # noqa: F401  (registers by import)
+
+    return dict(sorted(REGISTRY.items(), key=lambda kv: _sort_key(kv[0])))
+
+
+def _sort_key(check_id: str) -> tuple[str, int]:
+    area, _, number = check_id.rpartition("-")
+    return area, int(number) if number.isdigit() else 0

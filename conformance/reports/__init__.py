@@ -1,0 +1,1 @@
+"""Report writers: JUnit XML, JSON, self-contained HTML, and the signed evidence package."""

@@ -1,0 +1,99 @@
+"""Runner verdicts, waivers and report formats, against a target that is not there (connection
+refused), so every check that talks to it fails for real."""
+
+from __future__ import annotations
+
+import json
+import socket
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from conformance import runner
+from conformance.reports import bundle, evidence
+from conformance.target import Target, Tenant
+from conformance.waivers import Waiver, WaiverError, active, load
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/open.api"
+
+
+@pytest.fixture
+def target() -> Target:
+    return Target(
+        _dead_url(),
+        Tenant("37140220190101001", "0123456789abcdef0123456789abcdef", projectCode="37140220190101001"),
+        poll_timeout=0.1,
+    )
+
+
+def test_a_dead_target_fails_must_checks(target: Target) -> None:
+    run = runner.run(target, only=["ENV-01", "SIG-01"])
+    assert [r.status for r in run.results] == ["failed", "failed"]
+    assert not run.ok
+    assert "got 0" in run.results[0].message
+    assert "Connection refused" in run.results[0].exchanges[0].body
+
+
+def test_waived_checks_are_reported_waived_and_do_not_fail_the_run(target: Target) -> None:
+    waiver = Waiver(
+        "ENV-01", "platform answers 302 to form posts until the 2027 release", date.today() + timedelta(days=1)
+    )
+    run = runner.run(target, only=["ENV-01"], waivers={"ENV-01": waiver})
+    assert run.results[0].status == "waived" and run.ok
+    assert "outcome without the waiver: failed" in run.results[0].message
+
+
+def test_expired_waivers_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(
+        "waivers:\n"
+        "  - {check: ENV-01, reason: old, expires: 2020-01-01}\n"
+        "  - {check: SIG-05, reason: current, expires: 2999-01-01}\n",
+        encoding="utf-8",
+    )
+    assert set(active(load(path), date.today())) == {"SIG-05"}
+
+
+@pytest.mark.parametrize(
+    "text", ["waivers: [{check: X}]", "waivers: 3", "[", "waivers: [{check: X, reason: '', expires: 2030-01-01}]"]
+)
+def test_malformed_waiver_files_are_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(WaiverError):
+        load(path)
+
+
+def test_reports_are_written_and_consistent(target: Target, tmp_path: Path) -> None:
+    run = runner.run(target, plan="smoke", only=["ENV-01", "SIG-01", "TEN-01"])
+    written = bundle.write_all(run, tmp_path)
+    suites = ET.parse(written.junit).getroot()
+    failures = sum(int(s.get("failures", "0")) for s in suites)
+    skipped = sum(int(s.get("skipped", "0")) for s in suites)
+    assert failures == 2 and skipped == 1  # TEN-01 skips: no second tenant
+    report = json.loads(written.json.read_text(encoding="utf-8"))
+    assert report["ok"] is False and report["counts"]["failed"] == 2
+    assert report["meta"]["spec_sha256"] == bundle.spec_hash()
+    page = written.html.read_text(encoding="utf-8")
+    assert '<svg id="chart"' in page and page.count("<rect") >= 2 and "ENV-01" in page
+    verified = evidence.verify(written.evidence.read_bytes())
+    assert verified.manifest["seed"] == run.seed and [c[0] for c in verified.manifest["checks"]] == [
+        "ENV-01",
+        "SIG-01",
+        "TEN-01",
+    ]
+
+
+def test_html_report_escapes_statements_and_platform_bodies(target: Target, tmp_path: Path) -> None:
+    run = runner.run(target, only=["ASYNC-01"])
+    run.results[0].exchanges[0].body = "<script>alert(1)</script>"
+    page = bundle.write_all(run, tmp_path).html.read_text(encoding="utf-8")
+    assert "&lt;entity&gt;-&lt;op&gt;" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
