@@ -1,0 +1,1 @@
+"""The mock national platform and the reference vendor system (issue 3; not built yet)."""

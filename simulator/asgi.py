@@ -1,0 +1,188 @@
+"""The mock platform over HTTP: a raw ASGI app (no framework on the hot path). ``POST /open.api``
+and ``/{slug}/open.api`` for every region of the registry, ``GET /healthz``. Bodies over the limit
+are refused before they are read whole; every answer is a platform envelope."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from simulator import admin
+from simulator.config import Settings
+from simulator.faults import TRANSPORT_KINDS, Fault
+from simulator.platform import Answer, Platform
+from simulator.store import Store
+from standard.data_files import load_json
+from standard.envelope import Code, Envelope
+from standard.profile import get_profile
+
+ADMIN_PREFIX = "/admin/api"
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+JSON_HEADERS = [(b"content-type", b"application/json;charset=UTF-8")]
+
+
+def region_slugs() -> set[str]:
+    return {r["slug"] for r in load_json("regions.json")["regions"] if r.get("slug")}
+
+
+class SimulatorApp:
+    def __init__(self, platform: Platform, admin_token: str | None = None) -> None:
+        self.platform = platform
+        self.paths = {"/open.api"} | {f"/{slug}/open.api" for slug in region_slugs()}
+        self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or admin.new_token()
+        self.admin = admin.build(platform, self.admin_token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, verb = scope["path"], scope["method"]
+        if path.startswith(ADMIN_PREFIX + "/") or path == ADMIN_PREFIX:
+            await self.admin({**scope, "path": path[len(ADMIN_PREFIX) :] or "/"}, receive, send)
+            return
+        if path == "/healthz" and verb == "GET":
+            await _respond(send, 200, b'{"status":"ok"}')
+            return
+        if path not in self.paths:
+            await _respond(send, 404, _envelope(Code.BAD_PARAMETER, f"请求参数无效:接口地址{path}不存在!"))
+            return
+        if verb != "POST":
+            await _respond(send, 405, _envelope(Code.BAD_PARAMETER, "请求参数无效:请使用POST提交表单!"))
+            return
+        body = await _read_body(scope, receive, self.platform.settings.max_body)
+        if body is None:
+            await _respond(send, 413, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体过大!"))
+            return
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            await _respond(send, 200, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体不是UTF-8编码的表单!"))
+            return
+        client = (scope.get("client") or ("127.0.0.1", 0))[0]
+        fault = self._transport_fault(pairs)
+        if fault is not None and fault.kind == "latency":
+            await asyncio.sleep(self.platform.faults.delay_s(fault))
+        elif fault is not None and fault.kind == "timeout":
+            # No answer: logged at once (so the client's next move follows it in the log), then the
+            # connection is held (bounded) and closed without processing the request.
+            note = Answer(Envelope(int(Code.ERROR), "injected timeout"), "FAULT", fault=fault)
+            self.platform.record(pairs, client, note, 0.0, http_status=0)
+            await asyncio.sleep(fault.timeout_s)
+            await send({"type": "http.response.start", "status": 504, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        elif fault is not None:
+            await self._fail(send, pairs, client, fault)
+            return
+        answer = self.platform.handle(pairs, client, fault=fault)
+        await _respond(send, 200, answer.body())
+
+    def _transport_fault(self, pairs: list[tuple[str, str]]) -> Fault | None:
+        if not self.platform.faults.rules:
+            return None
+        form = dict(reversed(pairs))
+        now = self.platform.clock.timestamp()
+        return self.platform.faults.pick(form.get("appid", ""), form.get("method", ""), now, TRANSPORT_KINDS)
+
+    async def _fail(self, send: Send, pairs: list[tuple[str, str]], client: str, fault: Fault) -> None:
+        """http_error, maintenance and reset: the request is not processed."""
+        status = {"http_error": fault.status, "maintenance": 503}.get(fault.kind, 0)
+        note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), "FAULT", fault=fault)
+        self.platform.record(pairs, client, note, 0.0, http_status=status)
+        if fault.kind == "reset":
+            # Promise a body and close the connection without it: the client sees a broken connection.
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": False})
+            return
+        page = "系统维护中,请稍后再试" if fault.kind == "maintenance" else f"{status} Bad Gateway"
+        body = f"<html><body><h1>{page}</h1></body></html>".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/html;charset=UTF-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (decided from Content-Length when given)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                if int(value) > limit:
+                    return None
+            except ValueError:
+                return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _envelope(code: Code, message: str) -> bytes:
+    return json.dumps(Envelope.error(code, message).to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def _respond(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def settings_from_env() -> Settings:
+    """Settings for worker processes (uvicorn --workers imports the app by name)."""
+    env = os.environ
+    window = env.get("JZGR_SIM_TIMESTAMP_WINDOW", "600")
+    nonce = env.get("JZGR_SIM_NONCE_WINDOW", "600")
+    return Settings(
+        profile=get_profile(env.get("JZGR_SIM_PROFILE", "strict")),
+        async_delay=float(env.get("JZGR_SIM_ASYNC_DELAY", "1.0")),
+        timestamp_window=None if window == "off" else float(window),
+        nonce_window=None if nonce == "off" else float(nonce),
+        diagnostics=env.get("JZGR_SIM_DIAGNOSTICS", "on") != "off",
+        defects=frozenset(d for d in env.get("JZGR_SIM_DEFECTS", "").split(",") if d),
+    )
+
+
+def create_app() -> SimulatorApp:
+    """Factory used by ``jzgr sim serve`` (one per worker process)."""
+    store = Store.open(os.environ.get("JZGR_SIM_DB", "sqlite:///jzgr-sim.db"))
+    return SimulatorApp(Platform(store, settings_from_env()))

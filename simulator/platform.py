@@ -1,0 +1,237 @@
+"""The mock platform's core: one received form in, one envelope out. Transport-free, so the
+same state model serves in-process tests and the ASGI server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from simulator import checks, queries, rules
+from simulator.clock import Clock
+from simulator.config import Settings
+from simulator.faults import Fault, Faults
+from simulator.store import Store, dumps, jobs
+from simulator.tenants import TenantRegistry
+from simulator.traffic import TrafficLog, masked_data, masked_form
+from standard import envelope, errors, methods, payload
+from standard.envelope import Code, Envelope
+from standard.models.base import WireModel
+
+log = logging.getLogger("jzgr.simulator")
+FAR_FUTURE = datetime(2199, 1, 1)
+UNKNOWN_SERIAL = "[requestSerialCode]值超出范围或无效"
+
+
+@dataclass
+class Answer:
+    envelope: Envelope
+    check_id: str = ""  # the check or rule that decided, for the inspection log
+    verdicts: list[tuple[str, str]] = field(default_factory=list)
+    data: Any = None  # the decoded data (plaintext), when the request got that far
+    serial: str | None = None
+    fault: Fault | None = None
+
+    def body(self) -> bytes:
+        return json.dumps(self.envelope.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Platform:
+    def __init__(self, store: Store, settings: Settings | None = None, clock: Clock | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.clock = clock or Clock()
+        self.tenants = TenantRegistry(store)
+        self.ctx = checks.Context(self.settings, self.clock, store, self.tenants)
+        self.traffic = TrafficLog(self.settings.traffic_retention)
+        self.faults = Faults()
+
+    def handle(self, pairs: list[tuple[str, str]], client_ip: str = "127.0.0.1", fault: Fault | None = None) -> Answer:
+        """Never raises: an unexpected fault is answered with code 9999, logged, never a 500.
+        ``fault`` is a transport fault already applied (latency), for the inspection log."""
+        started = time.perf_counter()
+        try:
+            answer = self._handle(pairs, client_ip)
+        except Exception:  # the answer must stay in the protocol's format
+            log.exception("internal error")
+            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
+        self.record(pairs, client_ip, answer, time.perf_counter() - started, fault=fault)
+        return answer
+
+    def record(
+        self,
+        pairs: list[tuple[str, str]],
+        client_ip: str,
+        answer: Answer,
+        seconds: float,
+        http_status: int = 200,
+        fault: Fault | None = None,
+    ) -> None:
+        """Add one exchange to the inspection log."""
+        form = dict(reversed(pairs))  # the first value of a repeated key wins, as in handling
+        method = form.get("method", "")
+        fault = fault or answer.fault
+        self.traffic.add(
+            at=self.clock.now().isoformat(timespec="milliseconds"),
+            client_ip=client_ip,
+            appid=form.get("appid", ""),
+            method=method,
+            code=answer.envelope.code,
+            message=answer.envelope.message,
+            check_id=answer.check_id,
+            verdicts=answer.verdicts,
+            form=masked_form(form),
+            data=masked_data(method, answer.data),
+            duration_ms=seconds * 1000,
+            http_status=http_status,
+            fault=fault.to_json() if fault else None,
+            serial=answer.serial,
+        )
+
+    def _handle(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer:
+        form: dict[str, str] = {}
+        order: list[str] = []
+        for key, value in pairs:
+            if key not in form:
+                form[key] = value
+                order.append(key)
+        req = checks.Request(form, order, client_ip, self.clock.now())
+        try:
+            checks.run(self.ctx, req)
+        except checks.Reject as exc:
+            return Answer(Envelope.error(exc.code, exc.message), exc.check_id, req.verdicts)
+        assert req.tenant is not None and req.method is not None
+        spec = req.method
+        burst = self.faults.pick(req.tenant.appid, spec.name, self.clock.timestamp(), {"rate_limit"})
+        if burst is not None:
+            return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), "FAULT", req.verdicts, fault=burst)
+        if req.nonce_window is not None and not spec.is_async and not self._fresh(req):
+            return Answer(Envelope.error(Code.BAD_PARAMETER, checks.REPLAYED), "NONCE-01", req.verdicts)
+        try:
+            model = self._parse(spec, form["data"], req.tenant.appsecret, req.now)
+        except errors.PayloadInvalid as exc:
+            kind = exc.errors[0].kind if exc.errors else "format"
+            return Answer(Envelope.error(Code.BAD_PARAMETER, str(exc)), f"FMT-{kind}", req.verdicts)
+        denied = self._project_denied(req, model)
+        if denied is not None:
+            return Answer(Envelope.error(Code.NO_PERMISSION, denied), "PERM-02", req.verdicts)
+        if spec.name == "AsyncHandleResult.Query":
+            answer = self._async_result(req, str(model.wire()["requestSerialCode"]))
+        elif spec.name == "CheckSign.Query":
+            answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
+        elif spec.is_async:
+            answer = self._write(req, spec, model)
+        else:
+            answer = self._query(req, spec, model)
+        answer.data = model.wire()
+        return answer
+
+    # ---- steps --------------------------------------------------------------------------
+
+    def _fresh(self, req: checks.Request) -> bool:
+        assert req.tenant is not None and req.nonce_window is not None
+        return self.store.remember_nonce(req.tenant.appid, req.form["nonce"], self.clock.timestamp(), req.nonce_window)
+
+    def _parse(self, spec: methods.Method, text: str, secret: str, now: datetime) -> WireModel:
+        settings = self.settings
+        profile = settings.profile.with_(aes128_fallback=True) if settings.defect("accept-aes128") else settings.profile
+        moment = FAR_FUTURE if settings.defect("accept-future-dates") else now.replace(tzinfo=None)
+        normalise = spec.normalise
+        relax = {
+            "ProjectWorker.Add": ("worker-list-6", "workerList", 6),
+            "WorkerAttendance.Add": ("attendance-list-21", "dataList", 21),
+        }.get(spec.name)
+        if relax and settings.defect(relax[0]):
+            normalise = _truncating(relax[1], spec.list_limit or 0, relax[2], spec.normalise)
+        if spec.paged and settings.defect("page-size-unbounded"):
+            normalise = _clamp_page_size
+        return payload.parse(spec.request, text, secret, profile=profile, now=moment, normalise=normalise)
+
+    def _project_denied(self, req: checks.Request, model: WireModel) -> str | None:
+        assert req.tenant is not None and req.method is not None
+        code = getattr(model, "projectCode", None)
+        if not code or code in req.tenant.projects:
+            return None
+        if req.method.kind == "query" and self.settings.defect("leak-other-tenant"):
+            return None
+        return f"无API访问权限:项目{code}不属于appid {req.tenant.appid}!"
+
+    def _write(self, req: checks.Request, spec: methods.Method, model: WireModel) -> Answer:
+        assert req.tenant is not None
+        with self.store.tx() as conn:
+            if req.nonce_window is not None and not Store.remember_nonce_in(
+                conn, req.tenant.appid, req.form["nonce"], self.clock.timestamp(), req.nonce_window
+            ):
+                return Answer(Envelope.error(Code.BAD_PARAMETER, checks.REPLAYED), "NONCE-01", req.verdicts)
+            sequence = Store.next_value(conn, "serial")
+            serial = envelope.request_serial_code(spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
+            now = self.clock.timestamp()
+            fault = self.faults.pick(req.tenant.appid, spec.name, now, {"async_stuck", "async_fail"})
+            ready_at = now + self.settings.async_delay
+            if fault is not None and fault.kind == "async_fail":
+                outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
+            elif fault is not None:  # async_stuck: never processed, status 0 for ever
+                outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
+            else:
+                ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
+                outcome = rules.apply(ctx, spec.name, model)
+            conn.execute(
+                insert(jobs).values(
+                    serial=serial,
+                    appid=req.tenant.appid,
+                    method=spec.name,
+                    status=outcome.status,
+                    result=dumps(outcome.result),
+                    created_at=now,
+                    ready_at=ready_at,
+                )
+            )
+        # Answered only now, after the commit: nothing acknowledged can be lost.
+        success = Envelope.success({"requestSerialCode": serial})
+        return Answer(success, f"RULE-{outcome.status}", req.verdicts, serial=serial, fault=fault)
+
+    def _async_result(self, req: checks.Request, serial: str) -> Answer:
+        assert req.tenant is not None
+        with self.store.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.serial == serial, jobs.c.appid == req.tenant.appid)).first()
+        if row is None:
+            return Answer(Envelope.error(Code.BAD_PARAMETER, UNKNOWN_SERIAL), "ASYNC-01", req.verdicts)
+        if self.clock.timestamp() < row.ready_at:
+            pending = {"requestSerialCode": serial, "status": 0, "result": None}
+            return Answer(Envelope.success(pending), "ASYNC-00", req.verdicts, serial=serial)
+        value = json.loads(row.result) if row.result else None
+        if row.status == rules.SUCCEEDED and not self.settings.profile.async_result_as_object and value is not None:
+            value = dumps(value)  # strict: a JSON-encoded string inside data (spec README)
+        data = {"requestSerialCode": serial, "status": int(row.status), "result": value}
+        return Answer(Envelope.success(data), f"ASYNC-{row.status}", req.verdicts, serial=serial)
+
+    def _query(self, req: checks.Request, spec: methods.Method, model: WireModel) -> Answer:
+        assert req.tenant is not None
+        data = model.wire()
+        size = int(data.get("pageSize", 50))
+        with self.store.read() as conn:
+            page = queries.run(queries.QueryContext(conn, req.tenant, self.settings), spec.name, data, size)
+        return Answer(Envelope.success(page), "QUERY", req.verdicts)
+
+
+def _truncating(field_name: str, limit: int, accept: int, inner: Any) -> Any:
+    """Defect helper: validate only the first ``limit`` items of lists up to ``accept`` long."""
+
+    def normalise(data: Any) -> Any:
+        data = inner(data) if inner else data
+        if isinstance(data, dict) and isinstance(data.get(field_name), list) and len(data[field_name]) <= accept:
+            return {**data, field_name: data[field_name][:limit]}
+        return data
+
+    return normalise
+
+
+def _clamp_page_size(data: Any) -> Any:
+    if isinstance(data, dict) and isinstance(data.get("pageSize"), int) and data["pageSize"] > 50:
+        return {**data, "pageSize": 50}
+    return data

@@ -1,0 +1,309 @@
+"""Persistence for the simulator: one schema (SQLAlchemy Core) on SQLite (default, WAL, a file)
+or PostgreSQL. Everything several workers must share lives here: tenants, nonces, rate counters,
+sequences, async jobs and the business data."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool, StaticPool
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("appid", String(64), primary_key=True),
+    Column("body", JSON, nullable=False),  # the Tenant as JSON (secret, mode, options)
+)
+tenant_projects = Table(
+    "tenant_projects",
+    metadata,
+    Column("appid", String(64), primary_key=True),
+    Column("project_code", String(32), primary_key=True),
+)
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("appid", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+)
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("appid", String(64), primary_key=True),
+    Column("window", BigInteger, primary_key=True),
+    Column("hits", Integer, nullable=False),
+)
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("appid", String(64), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("status", Integer, nullable=False),  # the final status (10 or 20), revealed after ready_at
+    Column("result", Text),
+    Column("created_at", Float, nullable=False),
+    Column("ready_at", Float, nullable=False),
+)
+corps = Table(
+    "corps",
+    metadata,
+    Column("corp_code", String(32), primary_key=True),
+    Column("body", JSON, nullable=False),
+)
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_code", String(32), primary_key=True),
+    Column("contractor_corp_code", String(32)),
+    Column("area_code", String(6)),
+    Column("body", JSON, nullable=False),
+)
+subcontractors = Table(
+    "subcontractors",
+    metadata,
+    Column("project_code", String(32), primary_key=True),
+    Column("corp_code", String(32), primary_key=True),
+    Column("body", JSON, nullable=False),
+)
+teams = Table(
+    "teams",
+    metadata,
+    Column("team_sys_no", BigInteger, primary_key=True, autoincrement=False),
+    Column("project_code", String(32), nullable=False),
+    Column("corp_code", String(32), nullable=False),
+    Column("team_name", String(100), nullable=False),
+    Column("body", JSON, nullable=False),
+    UniqueConstraint("project_code", "team_name"),
+)
+workers = Table(
+    "workers",
+    metadata,
+    Column("project_code", String(32), primary_key=True),
+    Column("id_number", String(32), primary_key=True),
+    Column("team_sys_no", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # upload order, for stable paging
+    Column("body", JSON, nullable=False),
+)
+entry_exits = Table(
+    "entry_exits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_code", String(32), nullable=False),
+    Column("id_number", String(32), nullable=False),
+    Column("team_sys_no", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("type", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_entry_worker", "project_code", "id_number"),
+)
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_code", String(32), nullable=False),
+    Column("id_number", String(32), nullable=False),
+    Column("corp_code", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+attendance = Table(
+    "attendance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_code", String(32), nullable=False),
+    Column("team_sys_no", BigInteger, nullable=False),
+    Column("id_number", String(32), nullable=False),
+    Column("moment", String(23), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("direction", String(2), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_attendance_day", "project_code", "day"),
+)
+payrolls = Table(
+    "payrolls",
+    metadata,
+    Column("payroll_code", String(32), primary_key=True),
+    Column("project_code", String(32), nullable=False),
+    Column("team_sys_no", BigInteger, nullable=False),
+    Column("pay_month", String(7), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+trainings = Table(
+    "trainings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_code", String(32), nullable=False),
+    Column("training_date", String(10), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+
+def engine_for(url: str) -> Engine:
+    """SQLite files get WAL and synchronous=FULL (an answer is sent only after a durable commit)."""
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        # Pooled connections: opening one (and re-running the pragmas) per transaction cost more
+        # than the transaction itself.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else QueuePool,
+            pool_size=4,
+            max_overflow=4,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+@dataclass
+class Store:
+    engine: Engine
+
+    def __post_init__(self) -> None:
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        store = cls(engine_for(url))
+        metadata.create_all(store.engine)
+        with store.tx() as conn:
+            for name, start in (
+                ("team_sys_no", 100_000_000),
+                ("serial", 0),
+                ("payroll", 0),
+                ("worker", 0),
+                ("project", 0),
+            ):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(sequences).values(name=name, value=start))
+                except IntegrityError:
+                    pass
+        return store
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction; SQLite writers are serialised in-process (its single-writer model)."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- shared counters ------------------------------------------------------------------
+
+    @staticmethod
+    def next_value(conn: Connection, name: str) -> int:
+        row = conn.execute(
+            update(sequences)
+            .where(sequences.c.name == name)
+            .values(value=sequences.c.value + 1)
+            .returning(sequences.c.value)
+        ).one()
+        return int(row[0])
+
+    def remember_nonce(self, appid: str, nonce: str, now: float, window: float) -> bool:
+        """True when the nonce is new (or last seen outside the window); its own transaction."""
+        with self.tx() as conn:
+            return self.remember_nonce_in(conn, appid, nonce, now, window)
+
+    @staticmethod
+    def remember_nonce_in(conn: Connection, appid: str, nonce: str, now: float, window: float) -> bool:
+        """The same inside a caller's transaction (a write pays one commit, not two)."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(nonces).values(appid=appid, nonce=nonce, seen_at=now))
+            return True
+        except IntegrityError:
+            seen = conn.execute(
+                select(nonces.c.seen_at).where(nonces.c.appid == appid, nonces.c.nonce == nonce)
+            ).scalar_one()
+            if now - float(seen) > window:
+                conn.execute(update(nonces).where(nonces.c.appid == appid, nonces.c.nonce == nonce).values(seen_at=now))
+                return True
+            return False
+
+    def hit(self, appid: str, window: int) -> int:
+        """Count one request in the tenant's rate window; return the count so far."""
+        with self.tx() as conn:
+            updated = conn.execute(
+                update(rate_hits)
+                .where(rate_hits.c.appid == appid, rate_hits.c.window == window)
+                .values(hits=rate_hits.c.hits + 1)
+                .returning(rate_hits.c.hits)
+            ).first()
+            if updated is not None:
+                return int(updated[0])
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(rate_hits).values(appid=appid, window=window, hits=1))
+                return 1
+            except IntegrityError:
+                return int(
+                    conn.execute(
+                        update(rate_hits)
+                        .where(rate_hits.c.appid == appid, rate_hits.c.window == window)
+                        .values(hits=rate_hits.c.hits + 1)
+                        .returning(rate_hits.c.hits)
+                    ).scalar_one()
+                )
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
