@@ -1,0 +1,1 @@
+"""Locust scenarios of the morning clock-in peak (to come)."""
