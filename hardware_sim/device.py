@@ -1,0 +1,287 @@
+"""What every virtual device shares, whatever protocol it speaks: identity, a drifting clock, power
+and network state, the people enrolled on it, and the outbox that buffers events while offline and
+replays them, in ``serial_no`` order and flagged as replayed, once the device is back.
+
+Protocol modules subclass :class:`Device` and implement ``start``/``stop`` (open or close their
+sockets) and ``deliver`` (send a batch of events the protocol's way, return how many the receiver
+acknowledged). Physical actions (``present_face``, ``power_off``, ``network_drop`` …) are protocol
+independent, so the fleet and the scenarios drive every kind of device the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar, Literal
+
+from hardware_sim.journal import Journal
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+RTC_RESET = datetime(2000, 1, 1, tzinfo=BEIJING)
+
+EventKind = Literal["face_pass", "stranger", "liveness_fail", "card_pass", "id_card"]
+Direction = Literal["in", "out"]
+
+
+@dataclass
+class Enrolled:
+    """A person as the device knows them (issued by the vendor's system)."""
+
+    employee_no: str
+    name: str = ""
+    gender: str = "unknown"
+    face: bytes | None = None
+    card_no: str | None = None
+    id_number: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Event:
+    serial_no: int
+    at: datetime  # device-local time with the +08:00 offset (what the device's clock said)
+    kind: EventKind
+    direction: Direction
+    employee_no: str | None = None
+    name: str | None = None
+    photo: bytes | None = None
+    card_no: str | None = None
+    id_card: dict[str, Any] | None = None
+    current: bool = True  # False once the event missed its first delivery (offline, refused, timed out)
+    attempts: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """The journal's view (no photo bytes, only their size)."""
+        return {
+            "serial_no": self.serial_no,
+            "at": self.at.isoformat(),
+            "event": self.kind,
+            "direction": self.direction,
+            "employee_no": self.employee_no,
+            "photo_bytes": len(self.photo) if self.photo else 0,
+            "current": self.current,
+        }
+
+
+class DeviceClock:
+    """The device's RTC: wall time plus an offset plus drift (ppm since the last set)."""
+
+    def __init__(self, *, drift_ppm: float = 0.0, offset_s: float = 0.0) -> None:
+        self.drift_ppm = drift_ppm
+        self._base_real = time.time()
+        self._base_device = self._base_real + offset_s
+
+    def timestamp(self) -> float:
+        real = time.time()
+        elapsed = real - self._base_real
+        return self._base_device + elapsed * (1 + self.drift_ppm / 1e6)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), BEIJING).replace(microsecond=0)
+
+    def set(self, when: datetime) -> None:
+        self._base_real = time.time()
+        self._base_device = when.timestamp()
+
+    def step(self, seconds: float) -> None:
+        self.set(datetime.fromtimestamp(self.timestamp() + seconds, UTC))
+
+    def reset_rtc(self) -> None:
+        """What a flat RTC battery does after power loss."""
+        self.set(RTC_RESET)
+
+
+class Device(abc.ABC):
+    kind: ClassVar[str] = "device"
+
+    def __init__(
+        self,
+        device_id: str,
+        *,
+        journal: Journal | None = None,
+        clock: DeviceClock | None = None,
+        direction: Direction = "in",
+        buffer_limit: int = 100_000,
+        batch_size: int = 1,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.device_id = device_id
+        self.journal = journal or Journal()
+        self.clock = clock or DeviceClock()
+        self.direction: Direction = direction
+        self.buffer_limit = buffer_limit
+        self.batch_size = batch_size
+        self.retry_delay = retry_delay
+        self.enrolled: dict[str, Enrolled] = {}
+        self.outbox: deque[Event] = deque()
+        self.dropped = 0  # events lost because the buffer was full (what real devices do)
+        self.delivered = 0
+        self.powered = True
+        self._net_down_until: float | None = None
+        self._serial = 0
+        self._wake = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
+        self._recent: deque[Event] = deque(maxlen=16)
+
+    # -- protocol hooks ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open sockets or begin polling; subclasses call ``self.start_sender()`` if they push."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    async def deliver(self, events: list[Event]) -> int:
+        """Send ``events`` (oldest first); return how many leading events were acknowledged."""
+        raise NotImplementedError
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def online(self) -> bool:
+        if not self.powered:
+            return False
+        if self._net_down_until is not None:
+            if time.monotonic() < self._net_down_until:
+                return False
+            self._net_down_until = None
+            self.log("network_up")
+            self._wake.set()
+        return True
+
+    def log(self, kind: str, **fields: Any) -> None:
+        self.journal.record(self.device_id, kind, **fields)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "device": self.device_id,
+            "kind": self.kind,
+            "powered": self.powered,
+            "online": self.online,
+            "clock": self.clock.now().isoformat(),
+            "enrolled": len(self.enrolled),
+            "faces": sum(1 for p in self.enrolled.values() if p.face),
+            "buffered": len(self.outbox),
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+            "last_serial_no": self._serial,
+        }
+
+    # -- physical actions ----------------------------------------------------------------------
+    def present_face(self, employee_no: str | None, *, spoof: bool = False, photo: bytes | None = None) -> Event | None:
+        """Someone stands in front of the camera: a known face passes, an unknown one is a
+        stranger, a photo or mask held up fails liveness."""
+        if not self.powered:
+            self.log("action_ignored", action="present_face", reason="powered off")
+            return None
+        person = self.enrolled.get(employee_no) if employee_no else None
+        if spoof:
+            kind: EventKind = "liveness_fail"
+        elif person is not None:
+            kind = "face_pass"
+        else:
+            kind = "stranger"
+        picture = photo if photo is not None else (person.face if person else None)
+        return self._emit(kind, person, photo=picture, presented=employee_no)
+
+    def swipe_card(self, card_no: str) -> Event | None:
+        if not self.powered:
+            return None
+        person = next((p for p in self.enrolled.values() if p.card_no == card_no), None)
+        return self._emit("card_pass" if person else "stranger", person, card_no=card_no)
+
+    def duplicate_last(self) -> Event | None:
+        """Upload the newest event once more with the same serial number (a retry after a lost ack)."""
+        last = max(self._recent, key=lambda e: e.serial_no) if self._recent else None
+        if last is None:
+            return None
+        copy = Event(**{**last.__dict__, "current": False, "attempts": 0})
+        self._enqueue(copy, "duplicate")
+        return copy
+
+    def power_off(self) -> None:
+        self.powered = False
+        self.log("power_off", buffered=len(self.outbox))
+
+    def power_on(self, *, rtc_reset: bool = False) -> None:
+        if rtc_reset:
+            self.clock.reset_rtc()
+        self.powered = True
+        self.log("power_on", rtc_reset=rtc_reset, clock=self.clock.now().isoformat())
+        self._wake.set()
+
+    def network_drop(self, seconds: float) -> None:
+        self._net_down_until = time.monotonic() + seconds
+        self.log("network_down", seconds=seconds)
+
+    def network_restore(self) -> None:
+        if self._net_down_until is not None:
+            self._net_down_until = time.monotonic()
+        _ = self.online  # logs network_up and wakes the sender
+
+    # -- the outbox ----------------------------------------------------------------------------
+    def _emit(self, kind: EventKind, person: Enrolled | None, *, presented: str | None = None, **fields: Any) -> Event:
+        self._serial += 1
+        event = Event(
+            serial_no=self._serial,
+            at=self.clock.now(),
+            kind=kind,
+            direction=self.direction,
+            employee_no=person.employee_no if person else None,
+            name=person.name if person else None,
+            current=self.online,
+            **fields,
+        )
+        self._recent.append(event)
+        self._enqueue(event, "event", presented=presented)
+        return event
+
+    def _enqueue(self, event: Event, what: str, **fields: Any) -> None:
+        if len(self.outbox) >= self.buffer_limit:
+            self.outbox.popleft()  # the oldest is overwritten, as on a full device log
+            self.dropped += 1
+        self.outbox.append(event)
+        self.log(what, **event.summary(), **fields)
+        self._wake.set()
+
+    def start_sender(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_loop(), name=f"sender-{self.device_id}")
+
+    async def stop_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+
+    async def _send_loop(self) -> None:
+        while True:
+            if not self.outbox or not self.online:
+                self._wake.clear()
+                if not self.outbox:
+                    await self._wake.wait()
+                else:  # offline: look again shortly (the drop has a deadline, power_on wakes us)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 0.2)
+                continue
+            batch = [self.outbox[i] for i in range(min(self.batch_size, len(self.outbox)))]
+            for event in batch:
+                event.attempts += 1
+            try:
+                acked = await self.deliver(batch)
+            except Exception as exc:  # any failure leaves the events buffered for a later replay
+                sent = [e.serial_no for e in batch]
+                self.log("deliver_failed", error=f"{type(exc).__name__}: {exc}", serial_nos=sent)
+                acked = 0
+            for _ in range(acked):
+                self.outbox.popleft()
+                self.delivered += 1
+            if acked < len(batch):
+                for event in batch[acked:]:
+                    event.current = False  # whatever is sent later is a replay
+                await asyncio.sleep(self.retry_delay)
