@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from simulator import admin
+from simulator import admin, console
 from simulator.config import Settings
 from simulator.faults import TRANSPORT_KINDS, Fault
 from simulator.platform import Answer, Platform
@@ -38,6 +38,7 @@ class SimulatorApp:
         self.paths = {"/open.api"} | {f"/{slug}/open.api" for slug in region_slugs()}
         self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or admin.new_token()
         self.admin = admin.build(platform, self.admin_token)
+        self.console = console.build(platform)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -51,6 +52,9 @@ class SimulatorApp:
             return
         if path == "/healthz" and verb == "GET":
             await _respond(send, 200, b'{"status":"ok"}')
+            return
+        if path not in self.paths and verb in ("GET", "HEAD"):
+            await self.console(scope, receive, send)
             return
         if path not in self.paths:
             await _respond(send, 404, _envelope(Code.BAD_PARAMETER, f"请求参数无效:接口地址{path}不存在!"))

@@ -4,6 +4,7 @@ the platform's message. Nothing is changed when the outcome is 10."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from simulator.store import (
     workers,
 )
 from simulator.tenants import Tenant
+from standard.envelope import BEIJING
 from standard.models.base import WireModel
 
 SUCCEEDED, FAILED = 20, 10
@@ -349,6 +351,11 @@ def contract_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
     return Outcome.ok()
 
 
+def _epoch(moment: str) -> int:
+    """``yyyy-MM-dd HH:mm:ss`` Beijing time → epoch seconds."""
+    return int(datetime.strptime(moment[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).timestamp())
+
+
 @handles("WorkerAttendance.Add")
 def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
     project_code = data["projectCode"]
@@ -382,6 +389,10 @@ def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
             "day": r["date"][:10],
             "direction": r["direction"],
             "serial": ctx.serial,
+            "at_s": _epoch(r["date"]),
+            "received_s": int(ctx.now.timestamp()),
+            "attend_type": r.get("attendType"),
+            "image_hash": hashlib.sha1(r["image"].encode()).hexdigest() if r.get("image") else None,
             "body": {**r, "projectCode": project_code, "teamSysNo": sys_no, "teamName": team.get("teamName")},
         }
         for r in items

@@ -151,8 +151,15 @@ attendance = Table(
     Column("day", String(10), nullable=False),
     Column("direction", String(2), nullable=False),
     Column("serial", String(64), nullable=False),
+    # For the bureau console: when it happened and when it reached us (epoch seconds), how it was
+    # taken (attendType) and a digest of the photo (the same photo for two workers is a red flag).
+    Column("at_s", BigInteger),
+    Column("received_s", BigInteger),
+    Column("attend_type", String(3)),
+    Column("image_hash", String(40)),
     Column("body", JSON, nullable=False),
     Index("ix_attendance_day", "project_code", "day"),
+    Index("ix_attendance_worker", "id_number", "at_s"),
 )
 payrolls = Table(
     "payrolls",
@@ -179,13 +186,10 @@ def engine_for(url: str) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
         # Pooled connections: opening one (and re-running the pragmas) per transaction cost more
         # than the transaction itself.
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if memory else QueuePool,
-            pool_size=4,
-            max_overflow=4,
+        pooling: dict[str, Any] = (
+            {"poolclass": StaticPool} if memory else {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 4}
         )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
