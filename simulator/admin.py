@@ -9,8 +9,9 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, StringConstraints, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -29,6 +30,31 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+Printable = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$", min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=200)]
+
+
+class TenantIn(BaseModel):
+    """``POST /tenants``: what a tenant may be created with (printable ASCII ids, no control chars)."""
+
+    model_config = ConfigDict(extra="forbid")
+    appid: Printable
+    appsecret: (
+        Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{16}$|^[\x21-\x7e]{24}$|^[\x21-\x7e]{32}$")] | None
+    ) = None
+    corpCode: Text = ""
+    corpName: Text = ""
+    corpKey: Printable | None = None
+    require_corpsign: bool = False
+    projects: (
+        Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]], Field(max_length=100)]
+        | None
+    ) = None
+    ip_allow: Annotated[list[IPvAnyNetwork], Field(max_length=100)] = []
+    rate_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    diagnostics: bool = True
 
 
 def new_token() -> str:
@@ -72,44 +98,24 @@ def build(platform: Platform, token: str) -> Starlette:
         )
 
     async def add_tenant(request: Request) -> Response:
-        body = await _json(request)
-        appid = body.get("appid")
-        if not isinstance(appid, str) or not appid or len(appid) > 64:
-            raise BadRequest("appid is required (a string of at most 64 characters)")
-        allowed = {
-            "appid",
-            "appsecret",
-            "corpCode",
-            "corpName",
-            "corpKey",
-            "require_corpsign",
-            "projects",
-            "ip_allow",
-            "rate_limit",
-            "diagnostics",
-        }
-        unknown = set(body) - allowed
-        if unknown:
-            raise BadRequest(f"unknown fields {sorted(unknown)}")
-        mode = "project" if appid.isdigit() else "enterprise"
-        projects = body.get("projects", [appid] if mode == "project" else [])
-        if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
-            raise BadRequest("projects must be a list of project codes")
-        secret = body.get("appsecret") or new_secret()
-        if not isinstance(secret, str) or len(secret.encode()) not in (16, 24, 32):
-            raise BadRequest("appsecret must have 16, 24 or 32 bytes (it is the AES key)")
+        try:
+            spec = TenantIn.model_validate(await _json(request))
+        except ValidationError as exc:
+            raise BadRequest("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        mode = "project" if spec.appid.isdigit() else "enterprise"
+        projects = spec.projects if spec.projects is not None else ([spec.appid] if mode == "project" else [])
         tenant = Tenant(
-            appid,
-            secret,
+            spec.appid,
+            spec.appsecret or new_secret(),
             mode,
-            str(body.get("corpCode", "")),
-            str(body.get("corpName", "")),
-            body.get("corpKey"),
-            bool(body.get("require_corpsign", False)),
-            projects,
-            list(body.get("ip_allow", [])),
-            body.get("rate_limit"),
-            bool(body.get("diagnostics", True)),
+            spec.corpCode,
+            spec.corpName,
+            spec.corpKey,
+            spec.require_corpsign,
+            list(dict.fromkeys(projects)),  # a project listed twice is still one grant
+            [str(n) for n in spec.ip_allow],
+            spec.rate_limit,
+            spec.diagnostics,
         )
         platform.tenants.put(tenant)
         return JSONResponse(tenant.credentials(), status_code=201)

@@ -3,6 +3,7 @@ or raises ``Reject`` with the envelope code, the platform's message and a stable
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,10 +130,25 @@ def method_allowed(ctx: Context, req: Request) -> None:
     req.passed("PERM-01")
 
 
+def _ip_in(ip: str, allowed: list[str]) -> bool:
+    """Entries are addresses or networks (``10.0.0.0/8``)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for entry in allowed:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def ip_allowed(ctx: Context, req: Request) -> None:
     """IP-01: the tenant's allow-list, when configured."""
     assert req.tenant is not None
-    if req.tenant.ip_allow and req.client_ip not in req.tenant.ip_allow:
+    if req.tenant.ip_allow and not _ip_in(req.client_ip, req.tenant.ip_allow):
         raise Reject(Code.BAD_IP, f"IP校验错误:{req.client_ip}不在白名单中!", "IP-01")
     req.passed("IP-01")
 

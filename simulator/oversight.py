@@ -23,7 +23,7 @@ from standard.envelope import BEIJING
 GATE_TYPES = ("001", "002", "003", "004", "005", "006", "008", "010")
 
 # Literal SQL (no bound parameters), so that PostgreSQL sees the GROUP BY expression as the same one.
-HOUR = literal_column("substr(attendance.moment, 12, 2)")
+HOUR: ColumnElement[str] = literal_column("substr(attendance.moment, 12, 2)")
 
 FLAG_TITLES = {
     "not-uploading": "In scope but not uploading",

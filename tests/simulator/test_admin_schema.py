@@ -1,0 +1,49 @@
+"""Schemathesis against the admin API's own OpenAPI document (served at
+``/admin/api/openapi.json``): every operation, positive and negative examples, authorised, and not
+one answer may be a server error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from simulator.server import RunningServer
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def test_admin_api_has_no_server_errors(served: RunningServer) -> None:
+    base = served.url.removesuffix("/open.api") + "/admin/api"
+    document = httpx.get(base + "/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(document)
+    token = served.server.config.app.admin_token
+    errors: list[str] = []
+    operations = 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            operations += 1
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
+                @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+                          suppress_health_check=list(HealthCheck))
+                @given(case=operation.as_strategy(generation_mode=mode))
+                def prop(case: Any) -> None:
+                    kwargs = case.as_transport_kwargs(base_url=base)
+                    kwargs.pop("headers", None)
+                    try:
+                        response = http.request(kwargs.pop("method"), kwargs.pop("url"), **{
+                            k: v for k, v in kwargs.items() if k in ("params", "json", "content", "data")})
+                    except httpx.TransportError as exc:
+                        errors.append(f"{case.method} {case.path} {kwargs}: {type(exc).__name__}")
+                        return
+                    if response.status_code >= 500:
+                        errors.append(f"{case.method} {case.path} {kwargs}: {response.status_code} {response.text[:200]}")
+
+                prop()
+    assert operations >= 10
+    assert errors == [], "\n".join(errors)
