@@ -237,7 +237,16 @@ class Oversight:
         a = attendance
         recent = and_(a.c.project_code.in_(codes), a.c.day >= since_day)
         with self.store.read() as conn:
-            # The same worker clocked at two projects closer in time than anyone can travel.
+            # The same worker clocked at two projects closer in time than anyone can travel. Only
+            # workers seen at two projects at all are candidates (the window function is costly).
+            seen_at: dict[str, set[str]] = defaultdict(set)
+            for number, code in conn.execute(
+                # not DISTINCT: SQLite would then scan the wrong index; the covering range is fast
+                select(a.c.id_number, a.c.project_code).where(a.c.day >= since_day)
+            ):
+                seen_at[number].add(code)
+            in_region = set(codes)
+            travellers = [n for n, at in seen_at.items() if len(at) > 1 and at & in_region]
             lagged = (
                 select(
                     a.c.id,
@@ -249,7 +258,7 @@ class Oversight:
                     func.lag(a.c.at_s).over(partition_by=a.c.id_number, order_by=a.c.at_s).label("prev_s"),
                     func.lag(a.c.moment).over(partition_by=a.c.id_number, order_by=a.c.at_s).label("prev_m"),
                 )
-                .where(a.c.day >= since_day, a.c.id_number.in_(select(a.c.id_number).where(recent).distinct()))
+                .where(a.c.day >= since_day, a.c.id_number.in_(travellers))
                 .subquery()
             )
             for r in conn.execute(
@@ -368,8 +377,11 @@ class Oversight:
 
     def flag_records(self, region: Region, kind: str, project: str) -> list[dict[str, Any]]:
         """The records behind one flag of one project."""
-        view = self.region(region)
-        if project not in {p.code for p in view.projects}:
+        with self.store.read() as conn:
+            known = conn.execute(
+                select(projects.c.project_code).where(projects.c.project_code == project, region.covers())
+            ).first()
+        if known is None:
             return []
         s = self.settings
         since_day = (self.clock.now() - timedelta(days=s.lookback_days)).strftime("%Y-%m-%d")

@@ -160,6 +160,7 @@ attendance = Table(
     Column("body", JSON, nullable=False),
     Index("ix_attendance_day", "project_code", "day"),
     Index("ix_attendance_worker", "id_number", "at_s"),
+    Index("ix_attendance_recent", "day", "id_number", "project_code"),  # the console's "recent" scans
 )
 payrolls = Table(
     "payrolls",
