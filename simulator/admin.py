@@ -9,6 +9,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, StringConstraints, ValidationError
@@ -144,6 +145,40 @@ def build(platform: Platform, token: str) -> Starlette:
         url = str(request.base_url).rstrip("/") + "/open.api"
         return JSONResponse(credentials(url, seed_demo(platform)))
 
+    async def seed_dataset(request: Request) -> Response:
+        """A ``jzgr fixtures generate`` output folder, loaded directly (plus N days of clock-ins),
+        with one project-key tenant per project; answers the credentials."""
+        from fixtures.fake import dataset as fake_dataset
+        from simulator import bulk
+        from simulator.seed import credentials
+
+        body = await _json(request)
+        folder, days = body.get("path"), body.get("attendance_days", 0)
+        if not isinstance(folder, str) or not folder or "\x00" in folder:
+            raise BadRequest("path: the folder written by `jzgr fixtures generate` is required")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
+            raise BadRequest("attendance_days is an integer 0–366")
+        try:
+            ds = fake_dataset.load(Path(folder))
+        except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
+            raise BadRequest(f"cannot load a dataset from {folder}: {exc}") from None
+        loaded = bulk.load(platform.store, ds, attendance_days=days, now=platform.clock.now())
+        made = []
+        for project in ds.projects:
+            tenant = platform.tenants.get(project.code) or platform.tenants.put(
+                Tenant(
+                    project.code,
+                    new_secret(),
+                    "project",
+                    project.contractor["corpCode"],
+                    project.contractor["corpName"],
+                    projects=[project.code],
+                )
+            )
+            made.append(tenant)
+        url = str(request.base_url).rstrip("/") + "/open.api"
+        return JSONResponse({"loaded": loaded.to_json(), **credentials(url, made)})
+
     async def reset(request: Request) -> Response:
         with platform.store.tx() as conn:
             for table in reversed(metadata.sorted_tables):
@@ -212,6 +247,7 @@ def build(platform: Platform, token: str) -> Starlette:
         Route("/tenants/{appid}/rotate", guarded(rotate), methods=["POST"]),
         Route("/tenants/{appid}/disable", guarded(disable), methods=["POST"]),
         Route("/seed-demo", guarded(seed), methods=["POST"]),
+        Route("/seed-dataset", guarded(seed_dataset), methods=["POST"]),
         Route("/reset", guarded(reset), methods=["POST"]),
         Route("/faults", guarded(list_faults), methods=["GET"]),
         Route("/faults", guarded(add_fault), methods=["POST"]),
@@ -280,6 +316,12 @@ _FAULT = {
         "timeout_s": {"type": "number", "minimum": 0, "maximum": 300},
     },
 }
+_SEED = {
+    "type": "object",
+    "required": ["path"],
+    "additionalProperties": False,
+    "properties": {"path": {"type": "string"}, "attendance_days": {"type": "integer", "minimum": 0, "maximum": 366}},
+}
 _TENANT = {
     "type": "object",
     "required": ["appid"],
@@ -307,6 +349,7 @@ OPENAPI: dict[str, Any] = {
         "/tenants/{appid}/rotate": {"post": _op("rotate a tenant's secret", params=_APPID)},
         "/tenants/{appid}/disable": {"post": _op("disable a tenant", params=_APPID)},
         "/seed-demo": {"post": _op("create the demo tenants and Dezhou projects")},
+        "/seed-dataset": {"post": _op("load a `jzgr fixtures generate` folder (and N days of clock-ins)", _SEED)},
         "/reset": {"post": _op("delete all data, faults and traffic; reset the clock")},
         "/faults": {
             "get": _op("list fault rules"),

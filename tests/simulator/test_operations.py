@@ -240,3 +240,22 @@ def test_fault_rules_are_validated_and_removable(served: RunningServer) -> None:
         assert [f["id"] for f in admin.get("/faults").json()] == [made["id"]]
         admin.delete(f"/faults/{made['id']}")
         assert admin.get("/faults").json() == []
+
+
+def test_seed_a_generated_dataset_through_the_admin_api(served: RunningServer, tmp_path: Any) -> None:
+    from fixtures.fake import dataset
+
+    ds = dataset.generate(7, 14, project_count=2)
+    folder = dataset.write(ds, tmp_path / "site")
+    with _admin(served) as admin:
+        assert admin.post("/seed-dataset", json={"path": str(tmp_path / "nothing")}).status_code == 400
+        answer = admin.post("/seed-dataset", json={"path": str(folder), "attendance_days": 2})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+    assert body["loaded"]["workers"] == 14 and body["loaded"]["projects"] == 2
+    creds = {t["appid"]: t for t in body["tenants"]}
+    first = ds.projects[0]
+    t = creds[first.code]
+    with PlatformClient(served.url, t["appid"], t["appsecret"]) as api:
+        rows = list(api.query_all("ProjectWorker.Query", {"projectCode": first.code}))
+    assert {r["idCardNumber"] for r in rows} == {w.id_number for team in first.teams for w in team.workers}
