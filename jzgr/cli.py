@@ -27,6 +27,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sim": ("simulator.cli", "app"),
     "conform": ("conformance.cli", "conform_app"),
     "report": ("conformance.cli", "report_app"),
+    "devices": ("hardware_sim.cli", "app"),
 }
 _mounted: set[str] = set()
 

@@ -29,20 +29,30 @@ def test_admin_api_has_no_server_errors(served: RunningServer) -> None:
             operations += 1
             for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
 
-                @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=25,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                )
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def prop(case: Any) -> None:
                     kwargs = case.as_transport_kwargs(base_url=base)
                     kwargs.pop("headers", None)
                     try:
-                        response = http.request(kwargs.pop("method"), kwargs.pop("url"), **{
-                            k: v for k, v in kwargs.items() if k in ("params", "json", "content", "data")})
+                        response = http.request(
+                            kwargs.pop("method"),
+                            kwargs.pop("url"),
+                            **{k: v for k, v in kwargs.items() if k in ("params", "json", "content", "data")},
+                        )
                     except httpx.TransportError as exc:
                         errors.append(f"{case.method} {case.path} {kwargs}: {type(exc).__name__}")
                         return
                     if response.status_code >= 500:
-                        errors.append(f"{case.method} {case.path} {kwargs}: {response.status_code} {response.text[:200]}")
+                        errors.append(
+                            f"{case.method} {case.path} {kwargs}: {response.status_code} {response.text[:200]}"
+                        )
 
                 prop()
     assert operations >= 10

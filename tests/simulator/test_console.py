@@ -83,7 +83,9 @@ def test_national_view_and_missing_pages(platform: Platform, clock: Clock, site_
     base = _base(site_server)
     home = httpx.get(base + "/")
     assert home.status_code == 200 and 'href="/sddzsdzs/"' in home.text
-    city_row = re.search(r'href="/sddzsdzs/">德州市</a></td>\s*<td>371400</td><td>city</td>\s*<td class="num">(\d+)', home.text)
+    city_row = re.search(
+        r'href="/sddzsdzs/">德州市</a></td>\s*<td>371400</td><td>city</td>\s*<td class="num">(\d+)', home.text
+    )
     assert city_row and int(city_row.group(1)) == len(site.codes)
     assert httpx.get(base + "/nowhere/").status_code == 404
     assert httpx.get(base + f"/{console_data.REGION}/flags/bogus/1").status_code == 404
@@ -98,8 +100,9 @@ def test_traffic_page_shows_verdicts_and_the_explainer(
     t = tenants[0]
     from standard import envelope
 
-    form = envelope.build_request("Team.Query", {"pageIndex": 0, "pageSize": 1, "projectCode": t.projectCode},
-                                  appid=t.appid, secret="0" * 32)
+    form = envelope.build_request(
+        "Team.Query", {"pageIndex": 0, "pageSize": 1, "projectCode": t.projectCode}, appid=t.appid, secret="0" * 32
+    )
     assert httpx.post(site_server.url, data=form).json()["code"] == -2
     page = httpx.get(f"{_base(site_server)}/traffic/{t.appid}").text
     assert 'data-code="-2"' in page and "SIG-01" in page

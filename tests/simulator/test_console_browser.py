@@ -18,11 +18,20 @@ from tests.simulator import console_data
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 # The flags a closed sandbox network needs (no background connections, no GPU).
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/ensure-chromium.sh)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/ensure-chromium.sh)"
+    ),
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
 ]
 
@@ -45,8 +54,9 @@ def running(platform: Platform) -> Iterator[server.RunningServer]:
     r.stop()
 
 
-def test_region_page_in_chromium(platform: Platform, clock: Clock, running: server.RunningServer,
-                                 browser_page: object) -> None:
+def test_region_page_in_chromium(
+    platform: Platform, clock: Clock, running: server.RunningServer, browser_page: object
+) -> None:
     from playwright.sync_api import Page, expect
 
     page: Page = browser_page  # type: ignore[assignment]
@@ -70,8 +80,9 @@ def test_region_page_in_chromium(platform: Platform, clock: Clock, running: serv
     page.screenshot(path=str(OUTPUT / "console-flag.png"), full_page=True)
 
 
-def test_clean_region_has_no_flags_in_chromium(platform: Platform, clock: Clock, running: server.RunningServer,
-                                               browser_page: object) -> None:
+def test_clean_region_has_no_flags_in_chromium(
+    platform: Platform, clock: Clock, running: server.RunningServer, browser_page: object
+) -> None:
     from playwright.sync_api import Page, expect
 
     page: Page = browser_page  # type: ignore[assignment]
