@@ -185,6 +185,7 @@ def build(platform: Platform, token: str) -> Starlette:
                 if table.name != "sequences":
                     conn.execute(table.delete())
         platform.tenants._cache.clear()
+        platform.writer.memo.clear()
         platform.faults.remove()
         platform.traffic.clear()
         platform.clock.reset()

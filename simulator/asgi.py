@@ -87,7 +87,7 @@ class SimulatorApp:
         elif fault is not None:
             await self._fail(send, pairs, client, fault)
             return
-        answer = self.platform.handle(pairs, client, fault=fault)
+        answer = await self.platform.handle_async(pairs, client, fault=fault)
         await _respond(send, 200, answer.body())
 
     def _transport_fault(self, pairs: list[tuple[str, str]]) -> Fault | None:

@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from simulator import checks, queries, rules
+from simulator import checks, queries, rules, writer
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.faults import Fault, Faults
 from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
 from simulator.traffic import TrafficLog, masked_data, masked_form
-from standard import envelope, errors, methods, payload
+from standard import errors, methods, payload
 from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
 
@@ -41,6 +41,11 @@ class Answer:
         return json.dumps(self.envelope.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@dataclass
+class PendingWrite:
+    unit: writer.Unit
+
+
 class Platform:
     def __init__(self, store: Store, settings: Settings | None = None, clock: Clock | None = None) -> None:
         self.store = store
@@ -50,6 +55,7 @@ class Platform:
         self.ctx = checks.Context(self.settings, self.clock, store, self.tenants)
         self.traffic = TrafficLog(self.settings.traffic_retention)
         self.faults = Faults()
+        self.writer = writer.Writer(store, self.settings)
 
     def handle(self, pairs: list[tuple[str, str]], client_ip: str = "127.0.0.1", fault: Fault | None = None) -> Answer:
         """Never raises: an unexpected fault is answered with code 9999, logged, never a 500.
@@ -58,6 +64,20 @@ class Platform:
         try:
             answer = self._handle(pairs, client_ip)
         except Exception:  # the answer must stay in the protocol's format
+            log.exception("internal error")
+            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
+        self.record(pairs, client_ip, answer, time.perf_counter() - started, fault=fault)
+        return answer
+
+    async def handle_async(
+        self, pairs: list[tuple[str, str]], client_ip: str = "127.0.0.1", fault: Fault | None = None
+    ) -> Answer:
+        """As ``handle``, for the server: writes join the group commit instead of committing alone."""
+        started = time.perf_counter()
+        try:
+            step = self._accept(pairs, client_ip)
+            answer = step if isinstance(step, Answer) else self._finish(step, await self.writer.run(step.unit))
+        except Exception:
             log.exception("internal error")
             answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
         self.record(pairs, client_ip, answer, time.perf_counter() - started, fault=fault)
@@ -94,6 +114,11 @@ class Platform:
         )
 
     def _handle(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer:
+        step = self._accept(pairs, client_ip)
+        return step if isinstance(step, Answer) else self._finish(step, self.writer.run_sync(step.unit))
+
+    def _accept(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer | PendingWrite:
+        """Everything up to the write's transaction: the answer, or the write to commit."""
         form: dict[str, str] = {}
         order: list[str] = []
         for key, value in pairs:
@@ -125,7 +150,9 @@ class Platform:
         elif spec.name == "CheckSign.Query":
             answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
         elif spec.is_async:
-            answer = self._write(req, spec, model)
+            now = self.clock.timestamp()
+            fault = self.faults.pick(req.tenant.appid, spec.name, now, {"async_stuck", "async_fail"})
+            return PendingWrite(writer.Unit(req, spec, model, now, fault))
         else:
             answer = self._query(req, spec, model)
         answer.data = model.wire()
@@ -161,39 +188,13 @@ class Platform:
             return None
         return f"无API访问权限:项目{code}不属于appid {req.tenant.appid}!"
 
-    def _write(self, req: checks.Request, spec: methods.Method, model: WireModel) -> Answer:
-        assert req.tenant is not None
-        with self.store.tx() as conn:
-            if req.nonce_window is not None and not Store.remember_nonce_in(
-                conn, req.tenant.appid, req.form["nonce"], self.clock.timestamp(), req.nonce_window
-            ):
-                return Answer(Envelope.error(Code.BAD_PARAMETER, checks.REPLAYED), "NONCE-01", req.verdicts)
-            sequence = Store.next_value(conn, "serial")
-            serial = envelope.request_serial_code(spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
-            now = self.clock.timestamp()
-            fault = self.faults.pick(req.tenant.appid, spec.name, now, {"async_stuck", "async_fail"})
-            ready_at = now + self.settings.async_delay
-            if fault is not None and fault.kind == "async_fail":
-                outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
-            elif fault is not None:  # async_stuck: never processed, status 0 for ever
-                outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
-            else:
-                ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
-                outcome = rules.apply(ctx, spec.name, model)
-            conn.execute(
-                insert(jobs).values(
-                    serial=serial,
-                    appid=req.tenant.appid,
-                    method=spec.name,
-                    status=outcome.status,
-                    result=dumps(outcome.result),
-                    created_at=now,
-                    ready_at=ready_at,
-                )
-            )
-        # Answered only now, after the commit: nothing acknowledged can be lost.
-        success = Envelope.success({"requestSerialCode": serial})
-        return Answer(success, f"RULE-{outcome.status}", req.verdicts, serial=serial, fault=fault)
+    def _finish(self, step: PendingWrite, written: writer.Written) -> Answer:
+        # Reached only after the commit: nothing acknowledged can be lost.
+        unit = step.unit
+        env, check_id = writer.answer_for(written, unit.req, unit.spec)
+        answer = Answer(env, check_id, unit.req.verdicts, serial=written.serial, fault=unit.fault)
+        answer.data = unit.model.wire()
+        return answer
 
     def _async_result(self, req: checks.Request, serial: str) -> Answer:
         assert req.tenant is not None

@@ -356,6 +356,30 @@ def _epoch(moment: str) -> int:
     return int(datetime.strptime(moment[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).timestamp())
 
 
+def attendance_rows(
+    project_code: str, sys_no: int, team_name: Any, items: list[dict[str, Any]], serial: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The stored rows of one ``WorkerAttendance.Add`` (shared with the fast write path)."""
+    received = int(now.replace(tzinfo=BEIJING).timestamp()) if now.tzinfo is None else int(now.timestamp())
+    return [
+        {
+            "project_code": project_code,
+            "team_sys_no": sys_no,
+            "id_number": r["idCardNumber"],
+            "moment": r["date"],
+            "day": r["date"][:10],
+            "direction": r["direction"],
+            "serial": serial,
+            "at_s": _epoch(r["date"]),
+            "received_s": received,
+            "attend_type": r.get("attendType"),
+            "image_hash": hashlib.sha1(r["image"].encode()).hexdigest() if r.get("image") else None,
+            "body": {**r, "projectCode": project_code, "teamSysNo": sys_no, "teamName": team_name},
+        }
+        for r in items
+    ]
+
+
 @handles("WorkerAttendance.Add")
 def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
     project_code = data["projectCode"]
@@ -380,23 +404,7 @@ def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
             entered = first_entry.get(r["idCardNumber"])
             if entered is None or r["date"][:10] < entered:
                 raise Failed(f"[dataList][{i}][idCardNumber]该工人没有进场记录,不能上传考勤!")
-    rows = [
-        {
-            "project_code": project_code,
-            "team_sys_no": sys_no,
-            "id_number": r["idCardNumber"],
-            "moment": r["date"],
-            "day": r["date"][:10],
-            "direction": r["direction"],
-            "serial": ctx.serial,
-            "at_s": _epoch(r["date"]),
-            "received_s": int(ctx.now.timestamp()),
-            "attend_type": r.get("attendType"),
-            "image_hash": hashlib.sha1(r["image"].encode()).hexdigest() if r.get("image") else None,
-            "body": {**r, "projectCode": project_code, "teamSysNo": sys_no, "teamName": team.get("teamName")},
-        }
-        for r in items
-    ]
+    rows = attendance_rows(project_code, sys_no, team.get("teamName"), items, ctx.serial, ctx.now)
     ctx.conn.execute(insert(attendance), rows)
     return Outcome.ok()
 

@@ -194,12 +194,19 @@ def engine_for(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling would let a SAVEPOINT open the transaction and
+            # its RELEASE commit it (one fsync per savepoint); SQLAlchemy emits BEGIN instead.
+            conn.isolation_level = None
             cur = conn.cursor()
             if not memory:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):

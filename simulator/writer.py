@@ -1,0 +1,368 @@
+"""The write path: an accepted upload is applied and committed before it is answered, and many
+uploads share one commit (group commit: one fsync for a whole batch of concurrent requests).
+
+``WorkerAttendance.Add`` — the morning peak — runs on cached membership (team, worker in project,
+first entry) and raw driver statements; every other method runs its rule handler in a savepoint.
+The caches hold only facts that never become false (a worker once in a project stays in it; the
+first entry day never moves), so several worker processes can share one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from simulator import rules
+from simulator.checks import REPLAYED, Request
+from simulator.config import Settings
+from simulator.faults import Fault
+from simulator.store import Store, nonces, sequences
+from standard import envelope, methods
+from standard.envelope import Code, Envelope
+from standard.models.base import WireModel
+
+log = logging.getLogger("jzgr.simulator")
+SERIAL_BLOCK = 1000  # sequence numbers taken from the database at a time
+TEAM_TTL = 5.0  # seconds a cached team body is trusted (Team.Update may rename it)
+
+
+@dataclass
+class Unit:
+    """One accepted write waiting for its transaction."""
+
+    req: Request
+    spec: methods.Method
+    model: WireModel
+    now: float  # simulator timestamp when it was accepted
+    fault: Fault | None = None  # async_stuck / async_fail, decided before the transaction
+
+
+@dataclass
+class Written:
+    status: int  # the async status the job will reveal (20 or 10), or -1 for a replayed nonce
+    serial: str | None = None
+
+
+class SerialNumbers:
+    """requestSerialCode sequence numbers, taken from the shared ``sequences`` row a block at a
+    time (one UPDATE per thousand writes; unique across worker processes). The block is taken in
+    the caller's transaction (SQLite has one writer); if that transaction rolls back, so does the
+    block (``forget``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0
+        self._end = 0
+
+    def take(self, conn: Connection) -> int:
+        with self._lock:
+            if self._next >= self._end:
+                top = conn.execute(
+                    update(sequences)
+                    .where(sequences.c.name == "serial")
+                    .values(value=sequences.c.value + SERIAL_BLOCK)
+                    .returning(sequences.c.value)
+                ).scalar_one()
+                self._next, self._end = int(top) - SERIAL_BLOCK + 1, int(top) + 1
+            value = self._next
+            self._next += 1
+            return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._next = self._end = 0
+
+
+@dataclass
+class Memo:
+    """Positive-only caches for the attendance rules."""
+
+    teams: dict[tuple[str, int], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    workers: dict[str, set[str]] = field(default_factory=dict)
+    first_entry: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.teams.clear()
+        self.workers.clear()
+        self.first_entry.clear()
+
+
+class Writer:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.serials = SerialNumbers()
+        self.memo = Memo()
+        dialect = store.engine.dialect.name
+        self._pg = dialect == "postgresql"
+        p = "%s" if self._pg else "?"
+        js = "%s::json" if self._pg else "?"
+        self._insert_attendance = (
+            "INSERT INTO attendance (project_code, team_sys_no, id_number, moment, day, direction, serial, at_s, "
+            f"received_s, attend_type, image_hash, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, "
+            f"{p}, {js})"
+        )
+        self._insert_job = (
+            f"INSERT INTO jobs (serial, appid, method, status, result, created_at, ready_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
+        )
+        self._select_team = f"SELECT body FROM teams WHERE team_sys_no = {p} AND project_code = {p}"
+        self._insert_dialect = postgresql.insert if self._pg else sqlite.insert
+        self._committer: GroupCommit | None = None
+
+    # -- entry points ---------------------------------------------------------------------------
+    def run_sync(self, unit: Unit) -> Written:
+        """In the caller's thread, its own transaction (in-process use and tests)."""
+        try:
+            with self.store.tx() as conn:
+                return self.apply(conn, unit)
+        except Exception:
+            self._rolled_back()
+            raise
+
+    async def run(self, unit: Unit) -> Written:
+        """Through the group committer: answered after the batch it joined is committed."""
+        if self._committer is None:
+            self._committer = GroupCommit(self.store, self.apply, self._rolled_back)
+        return await asyncio.wrap_future(self._committer.submit(unit))
+
+    def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+            self._committer = None
+
+    def _rolled_back(self) -> None:
+        """What the caches and the serial block hold may come from the rolled-back transaction."""
+        self.memo.clear()
+        self.serials.forget()
+
+    # -- one unit inside a transaction ----------------------------------------------------------
+    def apply(self, conn: Connection, unit: Unit) -> Written:
+        req = unit.req
+        assert req.tenant is not None
+        if req.nonce_window is not None and not self._remember_nonce(conn, req, unit.now):
+            return Written(-1)
+        sequence = self.serials.take(conn)
+        serial = envelope.request_serial_code(unit.spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
+        ready_at = unit.now + self.settings.async_delay
+        fault = unit.fault
+        if fault is not None and fault.kind == "async_fail":
+            outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
+        elif fault is not None:  # async_stuck: never processed, status 0 for ever
+            outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
+        else:
+            naive_now = req.now.replace(tzinfo=None)
+            if unit.spec.name == "WorkerAttendance.Add":
+                outcome = self._attendance(conn, unit, serial, req.now)
+            else:
+                ctx = rules.WriteContext(conn, req.tenant, self.settings, naive_now, serial)
+                outcome = rules.apply(ctx, unit.spec.name, unit.model)
+        conn.exec_driver_sql(
+            self._insert_job,
+            (serial, req.tenant.appid, unit.spec.name, outcome.status, _dumps(outcome.result), unit.now, ready_at),
+        )
+        return Written(outcome.status, serial)
+
+    def _remember_nonce(self, conn: Connection, req: Request, now: float) -> bool:
+        """One upsert: inserted, or re-accepted once the old sighting left the window."""
+        assert req.tenant is not None and req.nonce_window is not None
+        stmt = self._insert_dialect(nonces).values(appid=req.tenant.appid, nonce=req.form["nonce"], seen_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[nonces.c.appid, nonces.c.nonce],
+            set_={"seen_at": stmt.excluded.seen_at},
+            where=nonces.c.seen_at < now - req.nonce_window,
+        )
+        # RETURNING, not rowcount: psycopg reports -1 for an upsert through SQLAlchemy
+        return conn.execute(stmt.returning(nonces.c.seen_at)).first() is not None
+
+    # -- the hot method -------------------------------------------------------------------------
+    def _attendance(self, conn: Connection, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
+        data = unit.model.wire()
+        project_code = data["projectCode"]
+        sys_no = int(data["teamSysNo"])
+        team = self._team(conn, project_code, sys_no)
+        if team is None:
+            return rules.Outcome.fail(rules.UNKNOWN_TEAM)
+        items = data["dataList"]
+        ids = [r["idCardNumber"] for r in items]
+        known = self._workers(conn, project_code, ids)
+        if any(n not in known for n in ids):
+            # a refusal: the rule handler words it (the rare path, no need to be fast)
+            assert unit.req.tenant is not None
+            ctx = rules.WriteContext(conn, unit.req.tenant, self.settings, now.replace(tzinfo=None), serial)
+            return rules.apply(ctx, unit.spec.name, unit.model)
+        if not self.settings.profile.attendance_before_entry:
+            entered = self._first_entries(conn, project_code, ids)
+            for i, r in enumerate(items):
+                day = entered.get(r["idCardNumber"])
+                if day is None or r["date"][:10] < day:
+                    return rules.Outcome.fail(f"[dataList][{i}][idCardNumber]该工人没有进场记录,不能上传考勤!")
+        rows = rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
+        conn.exec_driver_sql(
+            self._insert_attendance,
+            [
+                (
+                    r["project_code"],
+                    r["team_sys_no"],
+                    r["id_number"],
+                    r["moment"],
+                    r["day"],
+                    r["direction"],
+                    r["serial"],
+                    r["at_s"],
+                    r["received_s"],
+                    r["attend_type"],
+                    r["image_hash"],
+                    _dumps(r["body"]),
+                )
+                for r in rows
+            ],
+        )
+        return rules.Outcome.ok()
+
+    def _team(self, conn: Connection, project_code: str, sys_no: int) -> dict[str, Any] | None:
+        key = (project_code, sys_no)
+        hit = self.memo.teams.get(key)
+        if hit is not None and time.monotonic() - hit[0] < TEAM_TTL:
+            return hit[1]
+        row = conn.exec_driver_sql(self._select_team, (sys_no, project_code)).first()
+        if row is None:
+            return None
+        body = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+        self.memo.teams[key] = (time.monotonic(), body)
+        return body
+
+    def _workers(self, conn: Connection, project_code: str, ids: list[str]) -> set[str]:
+        cached = self.memo.workers.setdefault(project_code, set())
+        unknown = [n for n in ids if n not in cached]
+        if unknown:
+            from simulator.store import workers
+
+            found = conn.execute(
+                workers.select()
+                .with_only_columns(workers.c.id_number)
+                .where(workers.c.project_code == project_code, workers.c.id_number.in_(unknown))
+            ).scalars()
+            cached.update(found)
+        return cached
+
+    def _first_entries(self, conn: Connection, project_code: str, ids: list[str]) -> dict[str, str]:
+        memo = self.memo.first_entry
+        unknown = [n for n in ids if (project_code, n) not in memo]
+        if unknown:
+            from sqlalchemy import func, select
+
+            from simulator.store import entry_exits
+
+            for number, day in conn.execute(
+                select(entry_exits.c.id_number, func.min(entry_exits.c.day))
+                .where(
+                    entry_exits.c.project_code == project_code,
+                    entry_exits.c.id_number.in_(unknown),
+                    entry_exits.c.type == 1,
+                )
+                .group_by(entry_exits.c.id_number)
+            ):
+                memo[(project_code, number)] = day
+        return {n: memo[(project_code, n)] for n in ids if (project_code, n) in memo}
+
+
+def answer_for(written: Written, req: Request, spec: methods.Method) -> tuple[Envelope, str]:
+    """The synchronous answer to an accepted write, and the deciding check id."""
+    if written.status == -1:
+        return Envelope.error(Code.BAD_PARAMETER, REPLAYED), "NONCE-01"
+    return Envelope.success({"requestSerialCode": written.serial}), f"RULE-{written.status}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- group commit -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    unit: Unit
+    future: concurrent.futures.Future[Written]
+
+
+class GroupCommit:
+    """A thread that applies waiting units in one transaction and resolves them after COMMIT.
+
+    While it waits for the disk, the event loop keeps reading and checking the next requests,
+    which join the next batch. If a batch fails as a whole, each unit is retried alone so one bad
+    request cannot take others down; nothing is answered before its commit."""
+
+    def __init__(
+        self,
+        store: Store,
+        apply: Callable[[Connection, Unit], Written],
+        on_rollback: Callable[[], None] = lambda: None,
+        max_batch: int = 512,
+    ) -> None:
+        self.store = store
+        self.apply = apply
+        self.on_rollback = on_rollback
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="jzgr-group-commit", daemon=True)
+        self._thread.start()
+        self.batches = 0
+        self.units = 0
+
+    def submit(self, unit: Unit) -> concurrent.futures.Future[Written]:
+        future: concurrent.futures.Future[Written] = concurrent.futures.Future()
+        self._queue.put(_Pending(unit, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._run(batch)
+                    return
+                batch.append(item)
+            self._run(batch)
+
+    def _run(self, batch: list[_Pending]) -> None:
+        self.batches += 1
+        self.units += len(batch)
+        try:
+            with self.store.tx() as conn:
+                results = [self.apply(conn, p.unit) for p in batch]
+        except Exception:
+            self.on_rollback()  # the caches may hold what the rolled-back transaction wrote
+            if len(batch) > 1:
+                for p in batch:
+                    self._run([p])
+                return
+            log.exception("write failed")
+            batch[0].future.set_exception(RuntimeError("write failed"))
+            return
+        for p, result in zip(batch, results, strict=True):
+            p.future.set_result(result)
