@@ -94,6 +94,7 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # the IP allow-list must see the peer, not a header a client can forge
         http="httptools" if _has_httptools() else "h11",
     )
 

@@ -353,7 +353,12 @@ def contract_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
 
 def _epoch(moment: str) -> int:
     """``yyyy-MM-dd HH:mm:ss`` Beijing time → epoch seconds."""
-    return int(datetime.strptime(moment[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).timestamp())
+    m = moment  # validated upstream as yyyy-MM-dd HH:mm:ss; slices beat strptime
+    return int(
+        datetime(
+            int(m[:4]), int(m[5:7]), int(m[8:10]), int(m[11:13]), int(m[14:16]), int(m[17:19]), tzinfo=BEIJING
+        ).timestamp()
+    )
 
 
 def attendance_rows(

@@ -38,7 +38,13 @@ class RunningServer:
 def start(platform: Platform, port: int | None = None) -> RunningServer:
     port = port or free_port()
     config = uvicorn.Config(
-        SimulatorApp(platform), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        SimulatorApp(platform),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"jzgr-sim-{port}", daemon=True)

@@ -16,7 +16,7 @@ from standard import crypto, signature
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
-TIMESTAMP_RE = re.compile(r"^\d{14}$")
+TIMESTAMP_RE = re.compile(r"\A[0-9]{14}\Z")
 PUBLIC_PARAMS: tuple[str, ...] = (
     "appid",
     "method",
@@ -77,7 +77,9 @@ def parse_timestamp(value: str) -> datetime:
     """Parse ``yyyyMMddHHmmss`` as Beijing time; ValueError when malformed."""
     if not TIMESTAMP_RE.match(value):
         raise ValueError("timestamp must be yyyyMMddHHmmss")
-    return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=BEIJING)
+    # int slices, not strptime: this runs twice per request on the platform's hot path
+    v = value
+    return datetime(int(v[:4]), int(v[4:6]), int(v[6:8]), int(v[8:10]), int(v[10:12]), int(v[12:14]), tzinfo=BEIJING)
 
 
 def new_nonce() -> str:
@@ -176,4 +178,5 @@ def request_serial_code(method: str, moment: datetime, sequence: int, node: int 
     """``<entity>-<op>-<yyyyMMddHH>-<n>-<4-digit sequence>``, lowercase."""
     entity, _, op = method.partition(".")
     prefix = SERIAL_ENTITY.get(entity, entity.lower())
-    return f"{prefix}-{op.lower()}-{moment.astimezone(BEIJING).strftime('%Y%m%d%H')}-{node}-{sequence % 10000:04d}"
+    b = moment.astimezone(BEIJING)
+    return f"{prefix}-{op.lower()}-{b.year:04d}{b.month:02d}{b.day:02d}{b.hour:02d}-{node}-{sequence % 10000:04d}"
