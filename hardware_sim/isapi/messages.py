@@ -1,0 +1,401 @@
+"""ISAPI bodies: the response envelope (JSON and XML ``ResponseStatus``), a small dict↔XML mapping,
+a multipart parser for face uploads, and the pushed ``AccessControllerEvent`` (JSON, XML, multipart).
+
+Everything here is pure (bytes in, bytes out) so the push path and the handlers share it and it can
+be tested without sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from hardware_sim.isapi.firmware import DeviceError, Firmware
+
+STATUS_STRINGS = {
+    1: "OK",
+    2: "Device Busy",
+    3: "Device Error",
+    4: "Invalid Operation",
+    5: "Invalid Format",  # "Invalid XML Format" / "Invalid JSON Format" on different firmware [L]
+    6: "Invalid Content",
+    7: "Reboot Required",
+}
+
+# Errors every profile shares. The codes follow the "first hex digit repeats statusCode" rule [H];
+# the sub-status strings for 4/5/6 below are the ISAPI generic ones as far as known [L].
+NOT_SUPPORTED = DeviceError(4, "notSupport", 0x40000001, 403, "the URL or method is not supported")
+BAD_AUTHORIZATION = DeviceError(4, "badAuthorization", 0x40000003, 401, "authentication failed")
+USER_LOCKED = DeviceError(4, "userLocked", 0x40000004, 401, "too many failed logins; locked")  # made up
+METHOD_NOT_ALLOWED = DeviceError(4, "methodNotAllowed", 0x40000006, 405, "method not allowed")
+BAD_JSON = DeviceError(5, "badJsonFormat", 0x50000001, 400, "the body is not valid JSON")
+BAD_XML = DeviceError(5, "badXmlFormat", 0x50000001, 400, "the body is not valid XML")
+BAD_PARAMETERS = DeviceError(6, "badParameters", 0x60000001, 400, "invalid parameter")
+BAD_XML_CONTENT = DeviceError(6, "badXmlContent", 0x60000003, 400, "invalid XML content")
+BAD_JSON_CONTENT = DeviceError(6, "badJsonContent", 0x60000005, 400, "invalid JSON content")
+INVALID_ID = DeviceError(6, "invalidID", 0x60000004, 400, "no such id")
+BAD_MULTIPART = DeviceError(6, "badMultipart", 0x60000040, 400, "the multipart body is malformed")  # made up
+MESSAGE_TOO_LONG = DeviceError(6, "messageTooLong", 0x60000041, 413, "the request body is too large")  # made up
+FORMAT_JSON_REQUIRED = DeviceError(5, "badXmlFormat", 0x50000001, 400, "this resource takes ?format=json")
+DEVICE_BUSY = DeviceError(2, "deviceBusy", 0x20000001, 503, "the device is busy")
+DEVICE_ERROR = DeviceError(3, "deviceError", 0x30000001, 500, "internal device error")
+EVENT_HOST_FAILED = DeviceError(
+    3, "connectServerFail", 0x30000002, 400, "could not reach the listening host"
+)  # made up
+
+_JSON_SEP = (",", ":")
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=_JSON_SEP).encode("utf-8")
+
+
+# -- envelopes ------------------------------------------------------------------------------------
+def status_json(request_url: str, error: DeviceError | None = None, detail: str = "", **extra: Any) -> dict[str, Any]:
+    if error is None:
+        body: dict[str, Any] = {"statusCode": 1, "statusString": "OK", "subStatusCode": "ok"}
+    else:
+        body = {
+            "statusCode": error.status_code,
+            "statusString": STATUS_STRINGS.get(error.status_code, "Invalid Content"),
+            "subStatusCode": error.sub_status_code,
+            "errorCode": error.error_code,
+            "errorMsg": detail or error.message or error.sub_status_code,
+        }
+    body.update(extra)
+    if request_url and error is not None:
+        body = {"requestURL": request_url, **body}
+    return body
+
+
+def status_xml(ns: str, request_url: str, error: DeviceError | None = None, detail: str = "", **extra: Any) -> bytes:
+    fields: dict[str, Any] = {"requestURL": request_url}
+    fields.update({k: v for k, v in status_json("", error, detail).items()})
+    fields.update(extra)
+    return to_xml("ResponseStatus", fields, ns)
+
+
+# -- XML --------------------------------------------------------------------------------------
+def _xml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def _xml_body(out: list[str], name: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        attrs = "".join(f' {k[1:]}="{_xml_value(v)}"' for k, v in value.items() if k.startswith("@"))
+        out.append(f"<{name}{attrs}>")
+        for key, child in value.items():
+            if not key.startswith("@"):
+                _xml_body(out, key, child)
+        out.append(f"</{name}>")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _xml_body(out, name, item)
+    elif value is None:
+        out.append(f"<{name}/>")
+    else:
+        out.append(f"<{name}>{_xml_value(value)}</{name}>")
+
+
+def to_xml(root: str, fields: Mapping[str, Any], ns: str | None = None) -> bytes:
+    """``{"a": 1, "B": {"c": [1, 2]}}`` → ``<root><a>1</a><B><c>1</c><c>2</c></B></root>``."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    attrs = ' version="2.0"' + (f' xmlns="{ns}"' if ns else "")
+    out.append(f"<{root}{attrs}>")
+    for key, value in fields.items():
+        _xml_body(out, key, value)
+    out.append(f"</{root}>")
+    return "".join(out).encode("utf-8")
+
+
+def local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_xml(body: bytes) -> ET.Element:
+    """Parse and strip namespaces; raises ``ValueError`` on anything that is not one XML document.
+    (Python's expat refuses entity-expansion bombs; DTDs are refused here outright.)"""
+    if b"<!DOCTYPE" in body[:512] or b"<!ENTITY" in body:
+        raise ValueError("DTDs are not accepted")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ValueError(str(exc)) from None
+    for el in root.iter():
+        el.tag = local(el.tag)
+    return root
+
+
+def xml_text(el: ET.Element | None, name: str, default: str = "") -> str:
+    if el is None:
+        return default
+    child = el.find(name)
+    if child is None or child.text is None:
+        return default
+    return child.text.strip()
+
+
+def xml_to_dict(el: ET.Element) -> dict[str, Any]:
+    """Element children as a dict (repeated children become lists; leaves are strings)."""
+    out: dict[str, Any] = {}
+    for child in el:
+        value: Any = xml_to_dict(child) if len(child) else (child.text or "").strip()
+        if child.tag in out:
+            prev = out[child.tag]
+            out[child.tag] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[child.tag] = value
+    return out
+
+
+# -- multipart --------------------------------------------------------------------------------
+@dataclass
+class Part:
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def name(self) -> str:
+        return _disposition_param(self.headers.get("content-disposition", ""), "name")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _disposition_param(value: str, key: str) -> str:
+    for item in value.split(";")[1:]:
+        k, _, v = item.strip().partition("=")
+        if k.strip().lower() == key:
+            return v.strip().strip('"')
+    return ""
+
+
+def boundary_of(content_type: str) -> str | None:
+    main, *params = content_type.split(";")
+    if not main.strip().lower().startswith("multipart/"):
+        return None
+    for param in params:
+        k, _, v = param.strip().partition("=")
+        if k.strip().lower() == "boundary" and v.strip():
+            return v.strip().strip('"')
+    return None
+
+
+class MultipartError(ValueError):
+    pass
+
+
+def parse_multipart(body: bytes, boundary: str, *, strict: bool = False) -> list[Part]:
+    """Split a multipart body. ``strict``: a binary part must declare its own ``Content-Length`` and the
+    body must hold exactly that many bytes (the firmware quirk of devices.md §2.4)."""
+    delim = b"--" + boundary.encode("latin-1")
+    if not body.startswith(delim):
+        start = body.find(b"\r\n" + delim)
+        if start < 0:
+            raise MultipartError("the boundary does not occur in the body")
+        body = body[start + 2 :]
+    if (b"\r\n" + delim + b"--") not in body:
+        raise MultipartError("the closing boundary is missing")
+    parts: list[Part] = []
+    pos = len(delim)
+    while True:
+        if body.startswith(b"--", pos):
+            break  # closing boundary
+        if not body.startswith(b"\r\n", pos):
+            raise MultipartError("boundary not followed by CRLF")
+        head_end = body.find(b"\r\n\r\n", pos + 2)
+        if head_end < 0:
+            raise MultipartError("part headers are not terminated")
+        headers: dict[str, str] = {}
+        for line in body[pos + 2 : head_end].split(b"\r\n"):
+            if not line:
+                continue
+            name, sep, value = line.partition(b":")
+            if not sep:
+                raise MultipartError(f"bad part header line {line[:40]!r}")
+            headers[name.strip().decode("latin-1").lower()] = value.strip().decode("utf-8", "replace")
+        start = head_end + 4
+        end = body.find(b"\r\n" + delim, start)
+        if end < 0:
+            raise MultipartError("part is not terminated by a boundary")
+        declared = headers.get("content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                raise MultipartError("bad part Content-Length") from None
+            if strict and length != end - start:
+                raise MultipartError(f"part Content-Length {length} but {end - start} bytes before the boundary")
+        elif strict and not headers.get("content-type", "").lower().startswith(("application/json", "text/")):
+            raise MultipartError("binary part without Content-Length (rejected in strict mode)")
+        parts.append(Part(headers, body[start:end]))
+        pos = end + 2 + len(delim)
+    if not parts:
+        raise MultipartError("no parts")
+    return parts
+
+
+def build_multipart(boundary: str, parts: Iterable[tuple[str, str, bytes, str | None]]) -> bytes:
+    """``(name, content_type, body, filename)`` → a multipart/form-data body with per-part Content-Length."""
+    b = boundary.encode("latin-1")
+    chunks: list[bytes] = []
+    for name, ctype, data, filename in parts:
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        chunks.append(
+            b"--%s\r\nContent-Disposition: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+            % (b, disp.encode("utf-8"), ctype.encode("latin-1"), len(data))
+        )
+        chunks.append(data)
+        chunks.append(b"\r\n")
+    chunks.append(b"--%s--\r\n" % b)
+    return b"".join(chunks)
+
+
+# -- JPEG ------------------------------------------------------------------------------------
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first SOF marker, or None when ``data`` is not a baseline/progressive JPEG."""
+    if len(data) < 4 or data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        seg = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            if i + 9 > n:
+                return None
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            return width, height
+        if marker == 0xD9 or seg < 2:
+            return None
+        i += 2 + seg
+    return None
+
+
+# -- pushed events ----------------------------------------------------------------------------
+def iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the device describes itself in pushed events and deviceInfo."""
+
+    device_name: str
+    device_id: str  # a UUID-like string
+    serial_number: str
+    mac: str
+    ip: str
+    port: int
+
+
+_VERIFY_KIND = {
+    "face_pass": "face",
+    "stranger": "face",
+    "liveness_fail": "face",
+    "card_pass": "card",
+    "id_card": "card",
+}
+
+
+def event_envelope(fw: Firmware, me: Identity, event: Any, *, post_count: int = 1) -> dict[str, Any]:
+    """The outer alert plus the nested ``AccessControllerEvent`` (or ``IDCardInfoEvent``) of devices.md §2.5.
+
+    ``event`` is a ``hardware_sim.device.Event`` (duck-typed to keep this module free of the device)."""
+    kind: str = event.kind
+    has_photo = bool(event.photo)
+    minor = fw.minor(kind)
+    if kind == "stranger" and event.card_no and not event.photo:
+        minor = fw.minor("card_unknown")
+    inner: dict[str, Any] = {
+        "deviceName": me.device_name,
+        "majorEventType": 5,
+        "subEventType": minor,
+    }
+    names_person = event.employee_no is not None and kind != "stranger"
+    if kind == "liveness_fail" and not fw.liveness_fail_names_person:
+        names_person = False
+    if names_person:
+        inner["name"] = event.name or ""
+        inner["employeeNoString"] = event.employee_no
+    if event.card_no:
+        inner["cardNo"] = event.card_no
+        inner["cardType"] = 1
+        inner["cardReaderKind"] = 1
+    inner["cardReaderNo"] = 1
+    inner["doorNo"] = 1
+    inner["verifyNo"] = 1
+    inner["verifyMode"] = fw.verify_mode
+    inner["currentVerifyMode"] = fw.verify_mode
+    inner["serialNo"] = event.serial_no
+    if fw.include_front_serial_no:
+        inner["frontSerialNo"] = max(event.serial_no - 1, 0)
+    inner["currentEvent"] = bool(event.current)
+    if names_person:
+        inner["userType"] = "normal"
+    inner["attendanceStatus"] = (
+        ("checkIn" if event.direction == "in" else "checkOut") if fw.attendance_status else "undefined"
+    )
+    inner["statusValue"] = 0
+    inner["label"] = ""
+    inner["purePwdVerifyEnable"] = True
+    if _VERIFY_KIND.get(kind) == "face" and not event.card_no:
+        inner["mask"] = "no"
+        if fw.include_helmet:
+            inner["helmet"] = "yes"
+        if has_photo:
+            inner["FaceRect"] = {"height": 0.42, "width": 0.36, "x": 0.32, "y": 0.2}
+    inner["picturesNumber"] = 1 if has_photo else 0
+    envelope: dict[str, Any] = {
+        "ipAddress": me.ip,
+        "portNo": me.port,
+        "protocol": "HTTP",
+        "macAddress": me.mac,
+        "channelID": 1,
+        "dateTime": iso(event.at),
+        "activePostCount": post_count,
+    }
+    if fw.include_device_id:
+        envelope["deviceID"] = me.device_id
+    if kind == "id_card":
+        info = dict(event.id_card or {})
+        inner["IDCardInfo"] = info
+        envelope.update(eventType="IDCardInfoEvent", eventState="active", eventDescription="ID Card Information Event")
+        envelope["IDCardInfoEvent"] = inner
+    else:
+        envelope.update(
+            eventType="AccessControllerEvent", eventState="active", eventDescription="Access Controller Event"
+        )
+        envelope["AccessControllerEvent"] = inner
+    return envelope
+
+
+def event_body(fw: Firmware, envelope: Mapping[str, Any], photo: bytes | None, *, as_xml: bool) -> tuple[str, bytes]:
+    """(Content-Type, body) of one push: bare JSON/XML without a picture, multipart with one."""
+    if as_xml:
+        data, ctype = to_xml("EventNotificationAlert", envelope, fw.xml_namespace), "application/xml; charset=UTF-8"
+    else:
+        data, ctype = dumps(envelope), "application/json; charset=UTF-8"
+    if not photo and not fw.multipart_without_picture:
+        return ctype, data
+    parts: list[tuple[str, str, bytes, str | None]] = [(fw.event_part_name, ctype.split(";")[0], data, None)]
+    if photo:
+        parts.append((fw.picture_part_name, "image/jpeg", photo, f"{fw.picture_part_name}.jpg"))
+    boundary = fw.multipart_boundary
+    return f"multipart/form-data; boundary={boundary}", build_multipart(boundary, parts)
