@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from simulator import admin, console
 from simulator.config import Settings
 from simulator.faults import TRANSPORT_KINDS, Fault
 from simulator.platform import Answer, Platform
@@ -36,9 +36,27 @@ class SimulatorApp:
     def __init__(self, platform: Platform, admin_token: str | None = None) -> None:
         self.platform = platform
         self.paths = {"/open.api"} | {f"/{slug}/open.api" for slug in region_slugs()}
-        self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or admin.new_token()
-        self.admin = admin.build(platform, self.admin_token)
-        self.console = console.build(platform)
+        self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+        # Built on first use: Starlette, jinja2 and the console's queries are not needed to serve
+        # open.api, and importing them would count against the cold start.
+        self._admin: Any = None
+        self._console: Any = None
+
+    @property
+    def admin(self) -> Any:
+        if self._admin is None:
+            from simulator import admin
+
+            self._admin = admin.build(self.platform, self.admin_token)
+        return self._admin
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from simulator import console
+
+            self._console = console.build(self.platform)
+        return self._console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -51,7 +69,8 @@ class SimulatorApp:
             await self.admin({**scope, "path": path[len(ADMIN_PREFIX) :] or "/"}, receive, send)
             return
         if path == "/healthz" and verb == "GET":
-            await _respond(send, 200, json.dumps({"status": "ok", **self.platform.writer.stats()}).encode())
+            health = {"status": "ok", "pid": os.getpid(), **self.platform.writer.stats()}
+            await _respond(send, 200, json.dumps(health).encode())
             return
         if path not in self.paths and verb in ("GET", "HEAD"):
             await self.console(scope, receive, send)
