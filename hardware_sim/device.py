@@ -282,6 +282,7 @@ class Device(abc.ABC):
                 self.outbox.popleft()
                 self.delivered += 1
             if acked < len(batch):
-                for event in batch[acked:]:
-                    event.current = False  # whatever is sent later is a replay
+                # Everything still waiting goes out late, as a replay — not only the refused batch.
+                for event in self.outbox:
+                    event.current = False
                 await asyncio.sleep(self.retry_delay)

@@ -230,6 +230,8 @@ async def test_isapi_refused_by_the_host_then_replayed(journal: Journal, people:
             assert [r.inner["serialNo"] for r in rx.got[:3]] == [1, 1, 1]  # the same event again and again
             assert [r.inner["serialNo"] for r in got] == [1, 2, 3, 4]
             assert got[0].inner["currentEvent"] is False and got[0].event["activePostCount"] == 4
+            # the ones that waited behind it go out late too: replays, not live events
+            assert [r.inner["currentEvent"] for r in got[1:]] == [False, False, False]
             assert [r.event["activePostCount"] for r in got[1:]] == [1, 1, 1]
             statuses = [p["status"] for p in journal.entries("gate-7", "push")]
             assert statuses[:4] == [500, 500, 500, 200]
