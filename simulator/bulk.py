@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from fixtures.fake.dataset import Dataset
+from fixtures.fake.dataset import Dataset, Project
 from simulator.store import Store, attendance, corps, entry_exits, projects, subcontractors, teams, workers
 from standard.envelope import BEIJING
 
@@ -87,6 +87,33 @@ def insert_attendance(conn: Connection, rows: Iterable[dict[str, Any]], chunk: i
     return done
 
 
+def insert_organisations(conn: Connection, ds: Dataset, loaded: Loaded | None = None) -> list[Project]:
+    """Corps (once each), projects and their participating corps; returns the projects that
+    were new (a project already stored is left as it is)."""
+    loaded = loaded or Loaded()
+    fresh = []
+    for corp in ds.corps:
+        if conn.execute(select(corps.c.corp_code).where(corps.c.corp_code == corp["corpCode"])).first() is None:
+            conn.execute(insert(corps).values(corp_code=corp["corpCode"], body=corp))
+            loaded.corps += 1
+    for project in ds.projects:
+        if conn.execute(select(projects.c.project_code).where(projects.c.project_code == project.code)).first():
+            continue
+        conn.execute(
+            insert(projects).values(
+                project_code=project.code,
+                contractor_corp_code=project.contractor["corpCode"],
+                area_code=project.payload["areaCode"],
+                body={**project.payload, "projectCode": project.code},
+            )
+        )
+        loaded.projects += 1
+        fresh.append(project)
+        for sub in project.subcontractors:
+            conn.execute(insert(subcontractors).values(project_code=project.code, corp_code=sub["corpCode"], body=sub))
+    return fresh
+
+
 def load(
     store: Store,
     ds: Dataset,
@@ -105,26 +132,8 @@ def load(
     last = until or ds.today
     first = last - timedelta(days=max(attendance_days, 1) - 1)
     with store.tx() as conn:
-        for corp in ds.corps:
-            if conn.execute(select(corps.c.corp_code).where(corps.c.corp_code == corp["corpCode"])).first() is None:
-                conn.execute(insert(corps).values(corp_code=corp["corpCode"], body=corp))
-                loaded.corps += 1
-        for project in ds.projects:
-            if conn.execute(select(projects.c.project_code).where(projects.c.project_code == project.code)).first():
-                continue
-            conn.execute(
-                insert(projects).values(
-                    project_code=project.code,
-                    contractor_corp_code=project.contractor["corpCode"],
-                    area_code=project.payload["areaCode"],
-                    body={**project.payload, "projectCode": project.code},
-                )
-            )
-            loaded.projects += 1
-            for sub in project.subcontractors:
-                conn.execute(
-                    insert(subcontractors).values(project_code=project.code, corp_code=sub["corpCode"], body=sub)
-                )
+        fresh = insert_organisations(conn, ds, loaded)
+        for project in fresh:
             for team in project.teams:
                 conn.execute(
                     insert(teams).values(

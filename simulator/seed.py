@@ -7,11 +7,9 @@ import secrets
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
-
 from fixtures.fake import dataset
+from simulator.bulk import insert_organisations
 from simulator.platform import Platform
-from simulator.store import corps, projects, subcontractors
 from simulator.tenants import Tenant, new_secret
 
 
@@ -20,24 +18,7 @@ def seed_demo(platform: Platform, seed: int = 2018, today: date | None = None) -
     site = dataset.generate(seed, 2, today=today, project_count=2)
     made: list[Tenant] = []
     with platform.store.tx() as conn:
-        for corp in site.corps:
-            if conn.execute(select(corps.c.corp_code).where(corps.c.corp_code == corp["corpCode"])).first() is None:
-                conn.execute(insert(corps).values(corp_code=corp["corpCode"], body=corp))
-        for project in site.projects:
-            if conn.execute(select(projects.c.project_code).where(projects.c.project_code == project.code)).first():
-                continue
-            conn.execute(
-                insert(projects).values(
-                    project_code=project.code,
-                    contractor_corp_code=project.contractor["corpCode"],
-                    area_code=project.payload["areaCode"],
-                    body={**project.payload, "projectCode": project.code},
-                )
-            )
-            for sub in project.subcontractors:
-                conn.execute(
-                    insert(subcontractors).values(project_code=project.code, corp_code=sub["corpCode"], body=sub)
-                )
+        insert_organisations(conn, site)
     for project in site.projects:
         existing = platform.tenants.get(project.code)
         made.append(
