@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,6 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +20,7 @@ from starlette.routing import Route
 from fixtures.fake.people import Person
 from hardware_sim.iclock import IclockDevice, parse_fields, parse_options
 from hardware_sim.journal import Journal
+from tests.hardware_sim.peers import serve, wait_until
 
 SN = "ZK-SIM-0001"
 
@@ -145,35 +144,8 @@ class ZkServer:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", date_header=False, server_header=False, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 5)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 2.5) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
 async def running(zk: ZkServer, journal: Journal, **options: Any) -> AsyncIterator[IclockDevice]:
-    async with serve(zk.app()) as url:
+    async with serve(zk.app(), date_header=False, server_header=False) as url:
         settings: dict[str, Any] = {"time_scale": 0.02, "batch_size": 62, **options}
         device = IclockDevice("gate-1", server_url=url, serial_number=SN, journal=journal, **settings)
         await device.start()
