@@ -16,6 +16,7 @@ from simulator.config import Settings
 from simulator.faults import TRANSPORT_KINDS, Fault
 from simulator.platform import Answer, Platform
 from simulator.store import Store
+from simulator.upkeep import Upkeep
 from standard.data_files import load_json
 from standard.envelope import Code, Envelope
 from standard.profile import get_profile
@@ -60,7 +61,7 @@ class SimulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -108,6 +109,18 @@ class SimulatorApp:
             return
         answer = await self.platform.handle_async(pairs, client, fault=fault)
         await _respond(send, 200, answer.body())
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        upkeep = Upkeep(self.platform.store, self.platform.settings, self.platform.clock)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                upkeep.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                upkeep.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def _transport_fault(self, pairs: list[tuple[str, str]]) -> Fault | None:
         if not self.platform.faults.rules:
@@ -192,16 +205,6 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def settings_from_env() -> Settings:
