@@ -18,7 +18,7 @@ from simulator.config import Settings
 from simulator.faults import Fault, Faults
 from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
-from simulator.traffic import TrafficLog, masked_data, masked_form
+from simulator.traffic import TrafficLog
 from standard import errors, methods, payload
 from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
@@ -44,6 +44,20 @@ class Answer:
 @dataclass
 class PendingWrite:
     unit: writer.Unit
+
+
+KEEP_CHARS = 20_000  # the inspection log keeps payloads up to this size whole
+
+
+def clip_strings(value: Any, limit: int = 256) -> Any:
+    """Long strings (photos, attachments) cut to their start, so the bounded log stays small."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else f"{value[:64]}…({len(value)} chars)"
+    if isinstance(value, dict):
+        return {k: clip_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip_strings(v, limit) for v in value]
+    return value
 
 
 class Platform:
@@ -105,8 +119,9 @@ class Platform:
             message=answer.envelope.message,
             check_id=answer.check_id,
             verdicts=answer.verdicts,
-            form=masked_form(form),
-            data=masked_data(method, answer.data),
+            form=form if len(form.get("data", "")) <= KEEP_CHARS else {**form, "data": form["data"][:KEEP_CHARS]},
+            # masked when read (Entry.to_json): masking is paid per look, not per request
+            data=answer.data if len(form.get("data", "")) <= KEEP_CHARS else clip_strings(answer.data),
             duration_ms=seconds * 1000,
             http_status=http_status,
             fault=fault.to_json() if fault else None,

@@ -4,6 +4,7 @@ the platform's message. Nothing is changed when the outcome is 10."""
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -351,14 +352,14 @@ def contract_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
     return Outcome.ok()
 
 
+BEIJING_OFFSET_S = 8 * 3600
+
+
 def _epoch(moment: str) -> int:
     """``yyyy-MM-dd HH:mm:ss`` Beijing time → epoch seconds."""
-    m = moment  # validated upstream as yyyy-MM-dd HH:mm:ss; slices beat strptime
-    return int(
-        datetime(
-            int(m[:4]), int(m[5:7]), int(m[8:10]), int(m[11:13]), int(m[14:16]), int(m[17:19]), tzinfo=BEIJING
-        ).timestamp()
-    )
+    m = moment  # validated upstream as yyyy-MM-dd HH:mm:ss; slices and timegm beat strptime
+    fields = (int(m[:4]), int(m[5:7]), int(m[8:10]), int(m[11:13]), int(m[14:16]), int(m[17:19]))
+    return calendar.timegm(fields) - BEIJING_OFFSET_S
 
 
 def attendance_rows(

@@ -53,8 +53,8 @@ class Entry:
     message: str
     check_id: str
     verdicts: list[tuple[str, str]]
-    form: dict[str, str]
-    data: Any  # decoded and masked, when the request got that far
+    form: dict[str, str]  # as received; masked by to_json
+    data: Any  # decoded plaintext, when the request got that far; masked by to_json
     duration_ms: float
     http_status: int = 200
     fault: dict[str, Any] | None = None  # the injected fault, when one was
@@ -71,8 +71,8 @@ class Entry:
             "message": self.message,
             "check_id": self.check_id,
             "verdicts": [{"check": c, "verdict": v} for c, v in self.verdicts],
-            "form": self.form,
-            "data": self.data,
+            "form": masked_form(self.form),
+            "data": masked_data(self.method, self.data),
             "duration_ms": round(self.duration_ms, 2),
             "http_status": self.http_status,
             "fault": self.fault,

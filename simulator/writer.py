@@ -174,7 +174,15 @@ class Writer:
                 outcome = rules.apply(ctx, unit.spec.name, unit.model)
         _cursor(conn).execute(
             self._insert_job,
-            (serial, req.tenant.appid, unit.spec.name, outcome.status, _dumps(outcome.result), unit.now, ready_at),
+            (
+                serial,
+                req.tenant.appid,
+                unit.spec.name,
+                outcome.status,
+                _dumps_result(outcome.result),
+                unit.now,
+                ready_at,
+            ),
         )
         return Written(outcome.status, serial)
 
@@ -292,6 +300,10 @@ def _cursor(conn: Connection) -> Any:
     """A driver cursor inside the connection's open transaction: the hot statements skip
     SQLAlchemy's per-execute bookkeeping (three times the cost of the statement itself)."""
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _dumps_result(value: Any) -> str | None:
+    return None if value is None else _dumps(value)
 
 
 def _dumps(value: Any) -> str:
