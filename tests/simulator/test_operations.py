@@ -259,3 +259,23 @@ def test_seed_a_generated_dataset_through_the_admin_api(served: RunningServer, t
     with PlatformClient(served.url, t["appid"], t["appsecret"]) as api:
         rows = list(api.query_all("ProjectWorker.Query", {"projectCode": first.code}))
     assert {r["idCardNumber"] for r in rows} == {w.id_number for team in first.teams for w in team.workers}
+
+
+def test_inspection_log_clips_large_payloads_and_masks_on_read(platform: Platform) -> None:
+    from simulator.platform import KEEP_CHARS, Answer
+    from standard.envelope import Envelope
+
+    photo = "data:image/jpeg;base64," + "A" * 60_000
+    number = idcard.make("371402", date(1990, 1, 1), 7, True)
+    data = {"projectCode": "1", "workerList": [{"idCardNumber": number, "headImage": photo}]}
+    form = [("appid", "1"), ("method", "ProjectWorker.Add"), ("data", json.dumps(data)), ("appsecret", "s3cret")]
+    platform.record(form, "127.0.0.1", Answer(Envelope.success(), "RULE-20", data=data), 0.01)
+    entry = platform.traffic.query(limit=1)[0]
+    assert len(entry.form["data"]) == KEEP_CHARS  # kept cut, not whole
+    shown = entry.to_json()
+    item = shown["data"]["workerList"][0]
+    assert (
+        item["headImage"].endswith(f"({len(photo)} chars)")
+        and item["idCardNumber"] == number[:4] + "*" * 10 + number[-4:]
+    )
+    assert shown["form"]["appsecret"] == "***"
