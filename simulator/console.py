@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from simulator.oversight import FLAG_TITLES, Oversight, Region
 from simulator.platform import Platform
+from standard import code_tables
 
 TEMPLATES = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates" / "console"), autoescape=True)
@@ -67,7 +68,10 @@ def build(platform: Platform, oversight: Oversight | None = None) -> Starlette:
         if found is None:
             return not_found(request, f"region {request.path_params['slug']}")
         view = watch.region(found)
-        return page(request, "region.html.j2", view=view, bars=hourly_bars(view.hourly), settings=watch.settings)
+        roles = code_tables.table("projectCorpType")
+        return page(
+            request, "region.html.j2", view=view, bars=hourly_bars(view.hourly), settings=watch.settings, roles=roles
+        )
 
     async def region_redirect(request: Request) -> Response:
         if region_of(request) is None:
