@@ -7,10 +7,12 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from simulator.clock import Clock
 from simulator.platform import Platform
+from simulator.server import RunningServer
 from simulator.tenants import Tenant
 from standard import envelope, signature
 
@@ -210,3 +212,28 @@ def test_region_slugs_are_served(tenants: list[Tenant], served: Any) -> None:
     missing = httpx.post(f"{base}/nowhere/open.api", data=_form(tenants[0]))
     assert missing.status_code == 404 and missing.json()["code"] == -1
     assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+
+
+def test_concurrent_writes_share_commits(served: RunningServer, tenants: list[Tenant]) -> None:
+    """Group commit: writes that arrive together are committed together, each still answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = tenants[0]
+    forms = [
+        envelope.build_request(
+            "Team.Add",
+            {"projectCode": t.projectCode, "corpCode": t.corpCode, "corpName": t.corpName, "teamName": f"瓦工{i}班"},
+            appid=t.appid,
+            secret=t.appsecret,
+        )
+        for i in range(60)
+    ]
+    base = served.url.removesuffix("/open.api")
+    before = httpx.get(base + "/healthz").json()
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda f: httpx.post(served.url, data=f).json(), forms))
+    after = httpx.get(base + "/healthz").json()
+    assert all(a["code"] == 0 for a in answers)
+    assert len({a["data"]["requestSerialCode"] for a in answers}) == 60
+    writes, commits = after["writes"] - before["writes"], after["commits"] - before["commits"]
+    assert writes == 60 and commits < writes
