@@ -29,6 +29,7 @@ def test_pytest_plugin_runs_the_smoke_plan(
     creds.write_text(
         json.dumps({"url": served.url, "tenants": [t.credentials() for t in tenants[:2]]}), encoding="utf-8"
     )
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")  # a vendor's own pytest.ini
     result = pytester.runpytest_inprocess(
         "--jzgr-tenant-file", str(creds), "--jzgr-plan", "smoke", "--junitxml", str(pytester.path / "j.xml")
     )
@@ -47,6 +48,7 @@ def test_pytest_plugin_reports_a_failing_check(
     try:
         creds = pytester.path / "creds.json"
         creds.write_text(json.dumps({"url": running.url, "tenants": [tenants[0].credentials()]}), encoding="utf-8")
+        pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
         result = pytester.runpytest_inprocess("--jzgr-tenant-file", str(creds), "--jzgr-only", "signature")
     finally:
         running.stop()
