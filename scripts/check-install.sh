@@ -13,4 +13,26 @@ cd "$work"
 "$work/venv/bin/jzgr" fixtures generate --seed 7 --workers 12 --out "$work/dataset" >/dev/null
 test -s "$work/dataset/dataset.json"
 ls "$work/dataset/photos" | grep -q '\.jpg$'
-echo "check-install: pip install . into a fresh venv, jzgr --help and jzgr fixtures generate work from another directory"
+# the device side's data: sample site, callback templates; the console's templates
+"$work/venv/bin/jzgr" devices check --config "$("$work/venv/bin/python" -c 'from hardware_sim import site; print(site.sample())')" >/dev/null
+"$work/venv/bin/python" -c 'from hardware_sim.callback import load_template; load_template("uniubi-wo"); load_template("fc-httpv2")'
+"$work/venv/bin/python" - <<'PY'
+import asyncio
+
+import httpx
+
+from simulator.asgi import SimulatorApp
+from simulator.platform import Platform
+from simulator.store import Store
+
+
+async def main() -> None:
+    app = SimulatorApp(Platform(Store.open("sqlite://")))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http:
+        page = await http.get("/sddzsdzs/")
+        assert page.status_code == 200 and "hourly-chart" in page.text, page.status_code
+
+
+asyncio.run(main())
+PY
+echo "check-install: pip install . into a fresh venv; jzgr --help, fixtures generate, the device samples and the console work from another directory"
