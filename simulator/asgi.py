@@ -95,15 +95,6 @@ class SimulatorApp:
         fault = self._transport_fault(pairs)
         if fault is not None and fault.kind == "latency":
             await asyncio.sleep(self.platform.faults.delay_s(fault))
-        elif fault is not None and fault.kind == "timeout":
-            # No answer: logged at once (so the client's next move follows it in the log), then the
-            # connection is held (bounded) and closed without processing the request.
-            note = Answer(Envelope(int(Code.ERROR), "injected timeout"), "FAULT", fault=fault)
-            self.platform.record(pairs, client, note, 0.0, http_status=0)
-            await asyncio.sleep(fault.timeout_s)
-            await send({"type": "http.response.start", "status": 504, "headers": [(b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
-            return
         elif fault is not None:
             await self._fail(send, pairs, client, fault)
             return
@@ -130,10 +121,17 @@ class SimulatorApp:
         return self.platform.faults.pick(form.get("appid", ""), form.get("method", ""), now, TRANSPORT_KINDS)
 
     async def _fail(self, send: Send, pairs: list[tuple[str, str]], client: str, fault: Fault) -> None:
-        """http_error, maintenance and reset: the request is not processed."""
+        """http_error, maintenance, reset and timeout: the request is not processed. Logged at once,
+        so the client's next move follows it in the log."""
         status = {"http_error": fault.status, "maintenance": 503}.get(fault.kind, 0)
         note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), "FAULT", fault=fault)
         self.platform.record(pairs, client, note, 0.0, http_status=status)
+        if fault.kind == "timeout":
+            # No answer: the connection is held (bounded), then closed.
+            await asyncio.sleep(fault.timeout_s)
+            await send({"type": "http.response.start", "status": 504, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if fault.kind == "reset":
             # Promise a body and close the connection without it: the client sees a broken connection.
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]})

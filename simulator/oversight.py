@@ -65,6 +65,18 @@ class Region:
             return col.like(self.code[:4] + "%")
         return col.in_((self.code, *self.alt_codes))
 
+    def contains(self, area: str | None) -> bool:
+        """The same test as ``covers``, for an area code in hand."""
+        if not area:
+            return False
+        if self.level == "national":
+            return True
+        if self.level == "province":
+            return area[:2] == self.code[:2]
+        if self.level == "city":
+            return area[:4] == self.code[:4]
+        return area in (self.code, *self.alt_codes)
+
 
 def regions() -> list[Region]:
     return [
@@ -107,8 +119,8 @@ class Oversight:
         self.clock = clock
         self.traffic = traffic
         self.settings = settings or OversightSettings()
-        self.by_slug = {r.slug: r for r in regions() if r.slug}
-        self.national_region = next(r for r in regions() if r.level == "national")
+        self.regions = regions()
+        self.by_slug = {r.slug: r for r in self.regions if r.slug}
 
     # -- views ---------------------------------------------------------------------------------
     def national(self) -> list[dict[str, Any]]:
@@ -129,10 +141,10 @@ class Oversight:
                 )
             }
         out = []
-        for r in regions():
+        for r in self.regions:
             if r.level == "national":
                 continue
-            codes = [a for a in per_area if _area_in(r, a)]
+            codes = [a for a in per_area if r.contains(a)]
             out.append(
                 {
                     "region": r,
@@ -451,16 +463,6 @@ class Oversight:
             h.requests += 1
             if entry.code not in (0, None):
                 h.errors[str(entry.code)] = h.errors.get(str(entry.code), 0) + 1
-
-
-def _area_in(region: Region, area: str | None) -> bool:
-    if not area:
-        return False
-    if region.level == "province":
-        return area[:2] == region.code[:2]
-    if region.level == "city":
-        return area[:4] == region.code[:4]
-    return area in (region.code, *region.alt_codes)
 
 
 def _in_scope(body: dict[str, Any], min_invest: float) -> bool:

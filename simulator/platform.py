@@ -110,6 +110,7 @@ class Platform:
         form = dict(reversed(pairs))  # the first value of a repeated key wins, as in handling
         method = form.get("method", "")
         fault = fault or answer.fault
+        small = len(form.get("data", "")) <= KEEP_CHARS
         self.traffic.add(
             at=self.clock.now().isoformat(timespec="milliseconds"),
             client_ip=client_ip,
@@ -119,9 +120,9 @@ class Platform:
             message=answer.envelope.message,
             check_id=answer.check_id,
             verdicts=answer.verdicts,
-            form=form if len(form.get("data", "")) <= KEEP_CHARS else {**form, "data": form["data"][:KEEP_CHARS]},
             # masked when read (Entry.to_json): masking is paid per look, not per request
-            data=answer.data if len(form.get("data", "")) <= KEEP_CHARS else clip_strings(answer.data),
+            form=form if small else {**form, "data": form["data"][:KEEP_CHARS]},
+            data=answer.data if small else clip_strings(answer.data),
             duration_ms=seconds * 1000,
             http_status=http_status,
             fault=fault.to_json() if fault else None,
@@ -206,7 +207,7 @@ class Platform:
     def _finish(self, step: PendingWrite, written: writer.Written) -> Answer:
         # Reached only after the commit: nothing acknowledged can be lost.
         unit = step.unit
-        env, check_id = writer.answer_for(written, unit.req, unit.spec)
+        env, check_id = writer.answer_for(written)
         answer = Answer(env, check_id, unit.req.verdicts, serial=written.serial, fault=unit.fault)
         answer.data = unit.model.wire()
         return answer

@@ -362,6 +362,29 @@ def _epoch(moment: str) -> int:
     return calendar.timegm(fields) - BEIJING_OFFSET_S
 
 
+def first_entries(conn: Connection, project_code: str, ids: list[str]) -> dict[str, str]:
+    """The first entry day of each worker that has one (shared with the fast write path)."""
+    return {
+        number: day
+        for number, day in conn.execute(
+            select(entry_exits.c.id_number, func.min(entry_exits.c.day))
+            .where(
+                entry_exits.c.project_code == project_code, entry_exits.c.id_number.in_(ids), entry_exits.c.type == 1
+            )
+            .group_by(entry_exits.c.id_number)
+        )
+    }
+
+
+def before_entry(items: list[dict[str, Any]], first_entry: dict[str, str]) -> str | None:
+    """The refusal for a clock-in with no entry, or before the first one; None when all are fine."""
+    for i, r in enumerate(items):
+        entered = first_entry.get(r["idCardNumber"])
+        if entered is None or r["date"][:10] < entered:
+            return f"[dataList][{i}][idCardNumber]该工人没有进场记录,不能上传考勤!"
+    return None
+
+
 def attendance_rows(
     project_code: str, sys_no: int, team_name: Any, items: list[dict[str, Any]], serial: str, now: datetime
 ) -> list[dict[str, Any]]:
@@ -395,21 +418,9 @@ def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
     ids = [r["idCardNumber"] for r in items]
     _require_workers(ctx, project_code, ids, _not_in_project("dataList"))
     if not ctx.settings.profile.attendance_before_entry:
-        first_entry = dict(
-            ctx.conn.execute(
-                select(entry_exits.c.id_number, func.min(entry_exits.c.day))
-                .where(
-                    entry_exits.c.project_code == project_code,
-                    entry_exits.c.id_number.in_(ids),
-                    entry_exits.c.type == 1,
-                )
-                .group_by(entry_exits.c.id_number)
-            ).all()
-        )
-        for i, r in enumerate(items):
-            entered = first_entry.get(r["idCardNumber"])
-            if entered is None or r["date"][:10] < entered:
-                raise Failed(f"[dataList][{i}][idCardNumber]该工人没有进场记录,不能上传考勤!")
+        refusal = before_entry(items, first_entries(ctx.conn, project_code, ids))
+        if refusal:
+            raise Failed(refusal)
     rows = attendance_rows(project_code, sys_no, team.get("teamName"), items, ctx.serial, ctx.now)
     ctx.conn.execute(insert(attendance), rows)
     return Outcome.ok()

@@ -28,7 +28,6 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
-    select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -220,6 +219,13 @@ class Store:
 
     def __post_init__(self) -> None:
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # the driver's placeholder, for the raw statements of the request path
+        self.param = "%s" if self.engine.dialect.name == "postgresql" else "?"
+        p = self.param
+        self.upsert_nonce_sql = (
+            f"INSERT INTO nonces (appid, nonce, seen_at) VALUES ({p}, {p}, {p}) ON CONFLICT (appid, nonce) "
+            f"DO UPDATE SET seen_at = excluded.seen_at WHERE nonces.seen_at < {p} RETURNING seen_at"
+        )
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -275,21 +281,14 @@ class Store:
         with self.tx() as conn:
             return self.remember_nonce_in(conn, appid, nonce, now, window)
 
-    @staticmethod
-    def remember_nonce_in(conn: Connection, appid: str, nonce: str, now: float, window: float) -> bool:
-        """The same inside a caller's transaction (a write pays one commit, not two)."""
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(nonces).values(appid=appid, nonce=nonce, seen_at=now))
-            return True
-        except IntegrityError:
-            seen = conn.execute(
-                select(nonces.c.seen_at).where(nonces.c.appid == appid, nonces.c.nonce == nonce)
-            ).scalar_one()
-            if now - float(seen) > window:
-                conn.execute(update(nonces).where(nonces.c.appid == appid, nonces.c.nonce == nonce).values(seen_at=now))
-                return True
-            return False
+    def remember_nonce_in(self, conn: Connection, appid: str, nonce: str, now: float, window: float) -> bool:
+        """The same inside a caller's transaction (a write pays one commit, not two): one upsert,
+        inserted or re-accepted once the old sighting left the window. RETURNING says which
+        (psycopg reports rowcount -1 here); raw SQL because building the statement through
+        SQLAlchemy cost ten times its execution on the request path."""
+        cur = driver_cursor(conn)
+        cur.execute(self.upsert_nonce_sql, (appid, nonce, now, now - window))
+        return cur.fetchone() is not None
 
     def hit(self, appid: str, window: int) -> int:
         """Count one request in the tenant's rate window; return the count so far."""
@@ -315,6 +314,12 @@ class Store:
                         .returning(rate_hits.c.hits)
                     ).scalar_one()
                 )
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """A driver cursor inside the connection's open transaction: the hot statements skip
+    SQLAlchemy's per-execute bookkeeping (three times the cost of the statement itself)."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 def dumps(value: Any) -> str:

@@ -25,7 +25,7 @@ from simulator import rules
 from simulator.checks import REPLAYED, Request
 from simulator.config import Settings
 from simulator.faults import Fault
-from simulator.store import Store, sequences
+from simulator.store import Store, driver_cursor, sequences, workers
 from standard import envelope, methods
 from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
@@ -102,10 +102,8 @@ class Writer:
         self.settings = settings
         self.serials = SerialNumbers()
         self.memo = Memo()
-        dialect = store.engine.dialect.name
-        self._pg = dialect == "postgresql"
-        p = "%s" if self._pg else "?"
-        js = "%s::json" if self._pg else "?"
+        p = store.param
+        js = "%s::json" if p == "%s" else "?"
         self._insert_attendance = (
             "INSERT INTO attendance (project_code, team_sys_no, id_number, moment, day, direction, serial, at_s, "
             f"received_s, attend_type, image_hash, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, "
@@ -116,10 +114,6 @@ class Writer:
             f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
         )
         self._select_team = f"SELECT body FROM teams WHERE team_sys_no = {p} AND project_code = {p}"
-        self._upsert_nonce = (
-            f"INSERT INTO nonces (appid, nonce, seen_at) VALUES ({p}, {p}, {p}) ON CONFLICT (appid, nonce) "
-            f"DO UPDATE SET seen_at = excluded.seen_at WHERE nonces.seen_at < {p} RETURNING seen_at"
-        )
         self._committer: GroupCommit | None = None
 
     # -- entry points ---------------------------------------------------------------------------
@@ -143,9 +137,6 @@ class Writer:
         c = self._committer
         return {"commits": c.batches, "writes": c.units} if c is not None else {"commits": 0, "writes": 0}
 
-    def close(self) -> None:
-        self._committer = None
-
     def _rolled_back(self) -> None:
         """What the caches and the serial block hold may come from the rolled-back transaction."""
         self.memo.clear()
@@ -155,7 +146,9 @@ class Writer:
     def apply(self, conn: Connection, unit: Unit) -> Written:
         req = unit.req
         assert req.tenant is not None
-        if req.nonce_window is not None and not self._remember_nonce(conn, req, unit.now):
+        if req.nonce_window is not None and not self.store.remember_nonce_in(
+            conn, req.tenant.appid, req.form["nonce"], unit.now, req.nonce_window
+        ):
             return Written(-1)
         sequence = self.serials.take(conn)
         serial = envelope.request_serial_code(unit.spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
@@ -172,7 +165,7 @@ class Writer:
             else:
                 ctx = rules.WriteContext(conn, req.tenant, self.settings, naive_now, serial)
                 outcome = rules.apply(ctx, unit.spec.name, unit.model)
-        _cursor(conn).execute(
+        driver_cursor(conn).execute(
             self._insert_job,
             (
                 serial,
@@ -185,15 +178,6 @@ class Writer:
             ),
         )
         return Written(outcome.status, serial)
-
-    def _remember_nonce(self, conn: Connection, req: Request, now: float) -> bool:
-        """One upsert: inserted, or re-accepted once the old sighting left the window. RETURNING
-        says which (psycopg reports rowcount -1 here); raw SQL because building the statement
-        through SQLAlchemy cost ten times its execution."""
-        assert req.tenant is not None and req.nonce_window is not None
-        cur = _cursor(conn)
-        cur.execute(self._upsert_nonce, (req.tenant.appid, req.form["nonce"], now, now - req.nonce_window))
-        return cur.fetchone() is not None
 
     # -- the hot method -------------------------------------------------------------------------
     def _attendance(self, conn: Connection, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
@@ -212,13 +196,11 @@ class Writer:
             ctx = rules.WriteContext(conn, unit.req.tenant, self.settings, now.replace(tzinfo=None), serial)
             return rules.apply(ctx, unit.spec.name, unit.model)
         if not self.settings.profile.attendance_before_entry:
-            entered = self._first_entries(conn, project_code, ids)
-            for i, r in enumerate(items):
-                day = entered.get(r["idCardNumber"])
-                if day is None or r["date"][:10] < day:
-                    return rules.Outcome.fail(f"[dataList][{i}][idCardNumber]该工人没有进场记录,不能上传考勤!")
+            refusal = rules.before_entry(items, self._first_entries(conn, project_code, ids))
+            if refusal:
+                return rules.Outcome.fail(refusal)
         rows = rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
-        _cursor(conn).executemany(
+        driver_cursor(conn).executemany(
             self._insert_attendance,
             [
                 (
@@ -245,7 +227,7 @@ class Writer:
         hit = self.memo.teams.get(key)
         if hit is not None and time.monotonic() - hit[0] < TEAM_TTL:
             return hit[1]
-        cur = _cursor(conn)
+        cur = driver_cursor(conn)
         cur.execute(self._select_team, (sys_no, project_code))
         row = cur.fetchone()
         if row is None:
@@ -258,8 +240,6 @@ class Writer:
         cached = self.memo.workers.setdefault(project_code, set())
         unknown = [n for n in ids if n not in cached]
         if unknown:
-            from simulator.store import workers
-
             found = conn.execute(
                 workers.select()
                 .with_only_columns(workers.c.id_number)
@@ -272,34 +252,16 @@ class Writer:
         memo = self.memo.first_entry
         unknown = [n for n in ids if (project_code, n) not in memo]
         if unknown:
-            from sqlalchemy import func, select
-
-            from simulator.store import entry_exits
-
-            for number, day in conn.execute(
-                select(entry_exits.c.id_number, func.min(entry_exits.c.day))
-                .where(
-                    entry_exits.c.project_code == project_code,
-                    entry_exits.c.id_number.in_(unknown),
-                    entry_exits.c.type == 1,
-                )
-                .group_by(entry_exits.c.id_number)
-            ):
+            for number, day in rules.first_entries(conn, project_code, unknown).items():
                 memo[(project_code, number)] = day
         return {n: memo[(project_code, n)] for n in ids if (project_code, n) in memo}
 
 
-def answer_for(written: Written, req: Request, spec: methods.Method) -> tuple[Envelope, str]:
+def answer_for(written: Written) -> tuple[Envelope, str]:
     """The synchronous answer to an accepted write, and the deciding check id."""
     if written.status == -1:
         return Envelope.error(Code.BAD_PARAMETER, REPLAYED), "NONCE-01"
     return Envelope.success({"requestSerialCode": written.serial}), f"RULE-{written.status}"
-
-
-def _cursor(conn: Connection) -> Any:
-    """A driver cursor inside the connection's open transaction: the hot statements skip
-    SQLAlchemy's per-execute bookkeeping (three times the cost of the statement itself)."""
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 def _dumps_result(value: Any) -> str | None:
