@@ -38,7 +38,7 @@ class Answer:
     fault: Fault | None = None
 
     def body(self) -> bytes:
-        return json.dumps(self.envelope.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+        return self.envelope.to_bytes()
 
 
 @dataclass

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from simulator.config import Settings
 from simulator.store import (
     Store,
-    attendance,
     contracts,
     corps,
+    dumps,
     entry_exits,
+    insert_attendance,
     payrolls,
     projects,
     subcontractors,
@@ -387,24 +388,25 @@ def before_entry(items: list[dict[str, Any]], first_entry: dict[str, str]) -> st
 
 def attendance_rows(
     project_code: str, sys_no: int, team_name: Any, items: list[dict[str, Any]], serial: str, now: datetime
-) -> list[dict[str, Any]]:
-    """The stored rows of one ``WorkerAttendance.Add`` (shared with the fast write path)."""
+) -> list[tuple[Any, ...]]:
+    """The stored rows of one ``WorkerAttendance.Add`` as ``store.insert_attendance`` takes them
+    (shared with the fast write path)."""
     received = int(now.replace(tzinfo=BEIJING).timestamp()) if now.tzinfo is None else int(now.timestamp())
     return [
-        {
-            "project_code": project_code,
-            "team_sys_no": sys_no,
-            "id_number": r["idCardNumber"],
-            "moment": r["date"],
-            "day": r["date"][:10],
-            "direction": r["direction"],
-            "serial": serial,
-            "at_s": _epoch(r["date"]),
-            "received_s": received,
-            "attend_type": r.get("attendType"),
-            "image_hash": hashlib.sha1(r["image"].encode()).hexdigest() if r.get("image") else None,
-            "body": {**r, "projectCode": project_code, "teamSysNo": sys_no, "teamName": team_name},
-        }
+        (
+            project_code,
+            sys_no,
+            r["idCardNumber"],
+            r["date"],
+            r["date"][:10],
+            r["direction"],
+            serial,
+            _epoch(r["date"]),
+            received,
+            r.get("attendType"),
+            hashlib.sha1(r["image"].encode()).hexdigest() if r.get("image") else None,
+            dumps({**r, "projectCode": project_code, "teamSysNo": sys_no, "teamName": team_name}),
+        )
         for r in items
     ]
 
@@ -422,7 +424,7 @@ def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
         if refusal:
             raise Failed(refusal)
     rows = attendance_rows(project_code, sys_no, team.get("teamName"), items, ctx.serial, ctx.now)
-    ctx.conn.execute(insert(attendance), rows)
+    insert_attendance(ctx.conn, rows)
     return Outcome.ok()
 
 

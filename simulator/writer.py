@@ -25,9 +25,9 @@ from simulator import rules
 from simulator.checks import REPLAYED, Request
 from simulator.config import Settings
 from simulator.faults import Fault
-from simulator.store import Store, driver_cursor, sequences, workers
+from simulator.store import Store, driver_cursor, insert_attendance, sequences, workers
 from standard import envelope, methods
-from standard.envelope import Code, Envelope
+from standard.envelope import Code, Envelope, compact_json
 from standard.models.base import WireModel
 
 log = logging.getLogger("jzgr.simulator")
@@ -103,12 +103,6 @@ class Writer:
         self.serials = SerialNumbers()
         self.memo = Memo()
         p = store.param
-        js = "%s::json" if p == "%s" else "?"
-        self._insert_attendance = (
-            "INSERT INTO attendance (project_code, team_sys_no, id_number, moment, day, direction, serial, at_s, "
-            f"received_s, attend_type, image_hash, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, "
-            f"{p}, {js})"
-        )
         self._insert_job = (
             f"INSERT INTO jobs (serial, appid, method, status, result, created_at, ready_at) "
             f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
@@ -200,26 +194,7 @@ class Writer:
             if refusal:
                 return rules.Outcome.fail(refusal)
         rows = rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
-        driver_cursor(conn).executemany(
-            self._insert_attendance,
-            [
-                (
-                    r["project_code"],
-                    r["team_sys_no"],
-                    r["id_number"],
-                    r["moment"],
-                    r["day"],
-                    r["direction"],
-                    r["serial"],
-                    r["at_s"],
-                    r["received_s"],
-                    r["attend_type"],
-                    r["image_hash"],
-                    _dumps(r["body"]),
-                )
-                for r in rows
-            ],
-        )
+        insert_attendance(conn, rows)
         return rules.Outcome.ok()
 
     def _team(self, conn: Connection, project_code: str, sys_no: int) -> dict[str, Any] | None:
@@ -269,7 +244,7 @@ def _dumps_result(value: Any) -> str | None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(value)
 
 
 # ---- group commit -----------------------------------------------------------------------------

@@ -135,15 +135,3 @@ class _client:
                 )
 
         return asyncio.run(go())
-
-
-@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=30)), max_size=8))
-def test_form_decoder_matches_the_standard_library(fields: list[tuple[str, str]]) -> None:
-    from urllib.parse import parse_qsl, urlencode
-
-    from simulator.asgi import decode_form
-
-    text = urlencode(fields)
-    assert decode_form(text) == parse_qsl(text, keep_blank_values=True, errors="strict")
-    raw = "&".join(f"{k}={v}" for k, v in fields if "%" not in k + v)  # unescaped, as some clients send
-    assert decode_form(raw) == parse_qsl(raw, keep_blank_values=True, errors="strict")
