@@ -30,9 +30,11 @@ class Request:
     """A received request as the checks see it."""
 
     form: dict[str, str]
-    order: list[str]  # form keys in the order received (for the explainer)
+    pairs: list[tuple[str, str]]  # as received, repeated keys included
     client_ip: str
-    now: datetime
+    ts: float  # simulator time of arrival, epoch seconds
+    now: datetime  # the same, aware Beijing time
+    sent: datetime | None = None  # the request's timestamp parameter, once TS-02 has parsed it
     tenant: Tenant | None = None
     method: methods.Method | None = None
     verdicts: list[tuple[str, str]] = field(default_factory=list)  # (check id, "pass" | message)
@@ -40,6 +42,11 @@ class Request:
 
     def passed(self, check_id: str) -> None:
         self.verdicts.append((check_id, "pass"))
+
+    @property
+    def order(self) -> list[str]:
+        """Form keys in the order received (for the explainer)."""
+        return list(dict.fromkeys(key for key, _ in self.pairs))
 
 
 @dataclass
@@ -70,7 +77,7 @@ def params_present(ctx: Context, req: Request) -> None:
 def timestamp_format(ctx: Context, req: Request) -> None:
     """TS-02: yyyyMMddHHmmss."""
     try:
-        envelope.parse_timestamp(req.form["timestamp"])
+        req.sent = envelope.parse_timestamp(req.form["timestamp"])
     except ValueError:
         raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp格式不正确,应为yyyyMMddHHmmss!", "TS-02") from None
     req.passed("TS-02")
@@ -169,8 +176,8 @@ def timestamp_window(ctx: Context, req: Request) -> None:
     window = ctx.settings.timestamp_window
     if window is None or ctx.settings.defect("ignore-timestamp-window"):
         return
-    sent = envelope.parse_timestamp(req.form["timestamp"])
-    if abs((sent - req.now).total_seconds()) > window:
+    assert req.sent is not None
+    if abs((req.sent - req.now).total_seconds()) > window:
         raise Reject(
             Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!", "TS-01"
         )

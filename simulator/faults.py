@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -88,8 +89,10 @@ class Faults:
         with self._lock:
             self.rules = [] if fault_id is None else [f for f in self.rules if f.id != fault_id]
 
-    def pick(self, appid: str, method: str, now: float, kinds: set[str]) -> Fault | None:
+    def pick(self, appid: str, method: str, now: float, kinds: Collection[str]) -> Fault | None:
         """The first matching rule of the given kinds that fires now (its counter advances)."""
+        if not self.rules:
+            return None
         with self._lock:
             for fault in self.rules:
                 if fault.kind in kinds and fault.matches(appid, method, now) and self.rng.random() < fault.probability:

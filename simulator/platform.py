@@ -20,12 +20,14 @@ from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
 from simulator.traffic import TrafficLog
 from standard import errors, methods, payload
-from standard.envelope import Code, Envelope
+from standard.envelope import BEIJING, Code, Envelope
 from standard.models.base import WireModel
 
 log = logging.getLogger("jzgr.simulator")
 FAR_FUTURE = datetime(2199, 1, 1)
 UNKNOWN_SERIAL = "[requestSerialCode]值超出范围或无效"
+RATE_FAULTS = frozenset({"rate_limit"})
+ASYNC_FAULTS = frozenset({"async_stuck", "async_fail"})
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Platform:
         fault = fault or answer.fault
         small = len(form.get("data", "")) <= KEEP_CHARS
         self.traffic.add(
-            at=self.clock.now().isoformat(timespec="milliseconds"),
+            at_s=self.clock.timestamp(),
             client_ip=client_ip,
             appid=form.get("appid", ""),
             method=method,
@@ -135,20 +137,16 @@ class Platform:
 
     def _accept(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer | PendingWrite:
         """Everything up to the write's transaction: the answer, or the write to commit."""
-        form: dict[str, str] = {}
-        order: list[str] = []
-        for key, value in pairs:
-            if key not in form:
-                form[key] = value
-                order.append(key)
-        req = checks.Request(form, order, client_ip, self.clock.now())
+        form = dict(reversed(pairs))  # the first value of a repeated key wins
+        ts = self.clock.timestamp()
+        req = checks.Request(form, pairs, client_ip, ts, datetime.fromtimestamp(ts, BEIJING))
         try:
             checks.run(self.ctx, req)
         except checks.Reject as exc:
             return Answer(Envelope.error(exc.code, exc.message), exc.check_id, req.verdicts)
         assert req.tenant is not None and req.method is not None
         spec = req.method
-        burst = self.faults.pick(req.tenant.appid, spec.name, self.clock.timestamp(), {"rate_limit"})
+        burst = self.faults.pick(req.tenant.appid, spec.name, ts, RATE_FAULTS)
         if burst is not None:
             return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), "FAULT", req.verdicts, fault=burst)
         if req.nonce_window is not None and not spec.is_async and not self._fresh(req):
@@ -166,9 +164,8 @@ class Platform:
         elif spec.name == "CheckSign.Query":
             answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
         elif spec.is_async:
-            now = self.clock.timestamp()
-            fault = self.faults.pick(req.tenant.appid, spec.name, now, {"async_stuck", "async_fail"})
-            return PendingWrite(writer.Unit(req, spec, model, now, fault))
+            fault = self.faults.pick(req.tenant.appid, spec.name, ts, ASYNC_FAULTS)
+            return PendingWrite(writer.Unit(req, spec, model, model.wire(), ts, fault))
         else:
             answer = self._query(req, spec, model)
         answer.data = model.wire()
@@ -209,7 +206,7 @@ class Platform:
         unit = step.unit
         env, check_id = writer.answer_for(written)
         answer = Answer(env, check_id, unit.req.verdicts, serial=written.serial, fault=unit.fault)
-        answer.data = unit.model.wire()
+        answer.data = unit.data
         return answer
 
     def _async_result(self, req: checks.Request, serial: str) -> Answer:

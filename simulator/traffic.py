@@ -10,9 +10,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from standard import methods, payload
+from standard.envelope import BEIJING
 
 MASKED_FORM_KEYS = {"appsecret": "***", "sign": None, "corpsign": None}
 
@@ -45,7 +47,7 @@ def masked_form(form: dict[str, str]) -> dict[str, str]:
 @dataclass
 class Entry:
     id: int
-    at: str  # simulator time, ISO
+    at_s: float  # simulator time, epoch seconds
     client_ip: str
     appid: str
     method: str
@@ -59,6 +61,11 @@ class Entry:
     http_status: int = 200
     fault: dict[str, Any] | None = None  # the injected fault, when one was
     serial: str | None = None  # requestSerialCode given or asked about
+
+    @property
+    def at(self) -> str:
+        """Simulator time, ISO 8601 in Beijing time (formatted when looked at, not per request)."""
+        return datetime.fromtimestamp(self.at_s, BEIJING).isoformat(timespec="milliseconds")
 
     def to_json(self) -> dict[str, Any]:
         return {

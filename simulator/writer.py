@@ -42,6 +42,7 @@ class Unit:
     req: Request
     spec: methods.Method
     model: WireModel
+    data: dict[str, Any]  # the model as on the wire (``model.wire()``, made once)
     now: float  # simulator timestamp when it was accepted
     fault: Fault | None = None  # async_stuck / async_fail, decided before the transaction
 
@@ -152,13 +153,11 @@ class Writer:
             outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
         elif fault is not None:  # async_stuck: never processed, status 0 for ever
             outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
+        elif unit.spec.name == "WorkerAttendance.Add":
+            outcome = self._attendance(conn, unit, serial, req.now)
         else:
-            naive_now = req.now.replace(tzinfo=None)
-            if unit.spec.name == "WorkerAttendance.Add":
-                outcome = self._attendance(conn, unit, serial, req.now)
-            else:
-                ctx = rules.WriteContext(conn, req.tenant, self.settings, naive_now, serial)
-                outcome = rules.apply(ctx, unit.spec.name, unit.model)
+            ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
+            outcome = rules.apply(ctx, unit.spec.name, unit.model)
         driver_cursor(conn).execute(
             self._insert_job,
             (
@@ -175,7 +174,7 @@ class Writer:
 
     # -- the hot method -------------------------------------------------------------------------
     def _attendance(self, conn: Connection, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
-        data = unit.model.wire()
+        data = unit.data
         project_code = data["projectCode"]
         sys_no = int(data["teamSysNo"])
         team = self._team(conn, project_code, sys_no)

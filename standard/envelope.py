@@ -185,5 +185,5 @@ def request_serial_code(method: str, moment: datetime, sequence: int, node: int 
     """``<entity>-<op>-<yyyyMMddHH>-<n>-<4-digit sequence>``, lowercase."""
     entity, _, op = method.partition(".")
     prefix = SERIAL_ENTITY.get(entity, entity.lower())
-    b = moment.astimezone(BEIJING)
+    b = moment if moment.tzinfo is BEIJING else moment.astimezone(BEIJING)
     return f"{prefix}-{op.lower()}-{b.year:04d}{b.month:02d}{b.day:02d}{b.hour:02d}-{node}-{sequence % 10000:04d}"
