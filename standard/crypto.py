@@ -12,7 +12,6 @@ import binascii
 import enum
 from functools import cache
 
-from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
@@ -53,19 +52,23 @@ def encrypt(plaintext: str, secret: str, variant: AesVariant = AesVariant.STANDA
 def decrypt(ciphertext_b64: str, secret: str, variant: AesVariant = AesVariant.STANDARD) -> str:
     cipher = _cipher(secret, variant)
     try:
-        # Tolerate line breaks from Java encoders that wrap at 76 characters.
-        raw = base64.b64decode("".join(ciphertext_b64.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise DecryptError("not valid Base64") from exc
+        raw = base64.b64decode(ciphertext_b64, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # tolerate line breaks from Java encoders that wrap at 76 characters
+            raw = base64.b64decode("".join(ciphertext_b64.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DecryptError("not valid Base64") from exc
     if not raw or len(raw) % 16:
         raise DecryptError("ciphertext length is not a multiple of the AES block size")
     decryptor = cipher.decryptor()
     padded = decryptor.update(raw) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
+    # PKCS7 by hand: the padding object cost as much as the decryption
+    pad = padded[-1]
+    if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+        raise DecryptError("does not decrypt with this secret (bad padding or not UTF-8)")
     try:
-        plain = unpadder.update(padded) + unpadder.finalize()
-        return plain.decode("utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
+        return padded[:-pad].decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DecryptError("does not decrypt with this secret (bad padding or not UTF-8)") from exc
 
 

@@ -55,11 +55,7 @@ def now_of(info: ValidationInfo) -> datetime:
     moment = ctx.get("now")
     if not isinstance(moment, datetime):
         moment = now_beijing()
-    return (
-        moment.replace(tzinfo=None)
-        if moment.tzinfo is None
-        else moment.astimezone(now_beijing().tzinfo).replace(tzinfo=None)
-    )
+    return moment if moment.tzinfo is None else moment.astimezone(now_beijing().tzinfo).replace(tzinfo=None)
 
 
 class Rule:

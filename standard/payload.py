@@ -91,11 +91,13 @@ def transform(
     if not isinstance(data, dict):
         return data
     fields = shape(model)
+    out = dict(data)
     if case_insensitive:
         lookup = {k.lower(): v for k, v in fields.items()}
-    out = dict(data)
-    for key, value in data.items():
-        fs = lookup.get(str(key).lower()) if case_insensitive else fields.get(key)
+        relevant = [(key, value, lookup.get(str(key).lower())) for key, value in data.items()]
+    else:  # only the few keys that hold encrypted fields or nested objects are visited
+        relevant = [(key, data.get(key), fs) for key, fs in fields.items()]
+    for key, value, fs in relevant:
         if fs is None or value is None:
             continue
         if fs.encrypted and isinstance(value, str) and value != "":
