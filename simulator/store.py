@@ -54,6 +54,7 @@ nonces = Table(
     Column("appid", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),
     Column("seen_at", Float, nullable=False),
+    sqlite_with_rowid=False,  # one B-tree, not a table plus its key index: written on every request
 )
 rate_hits = Table(
     "rate_hits",
@@ -78,6 +79,7 @@ jobs = Table(
     Column("result", Text),
     Column("created_at", Float, nullable=False),
     Column("ready_at", Float, nullable=False),
+    sqlite_with_rowid=False,  # as nonces
 )
 corps = Table(
     "corps",
