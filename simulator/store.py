@@ -284,12 +284,14 @@ class Store:
         with self.tx() as conn:
             return self.remember_nonce_in(conn, appid, nonce, now, window)
 
-    def remember_nonce_in(self, conn: Connection, appid: str, nonce: str, now: float, window: float) -> bool:
+    def remember_nonce_in(
+        self, conn: Connection, appid: str, nonce: str, now: float, window: float, cursor: Any = None
+    ) -> bool:
         """The same inside a caller's transaction (a write pays one commit, not two): one upsert,
         inserted or re-accepted once the old sighting left the window. RETURNING says which
         (psycopg reports rowcount -1 here); raw SQL because building the statement through
         SQLAlchemy cost ten times its execution on the request path."""
-        cur = driver_cursor(conn)
+        cur = cursor or driver_cursor(conn)
         cur.execute(self.upsert_nonce_sql, (appid, nonce, now, now - window))
         return cur.fetchone() is not None
 
@@ -339,10 +341,10 @@ _INSERT_ATTENDANCE = {
 }
 
 
-def insert_attendance(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert_attendance(conn: Connection, rows: list[tuple[Any, ...]], cursor: Any = None) -> None:
     """Clock-in rows, values in ``ATTENDANCE_COLUMNS`` order with the body as JSON text, through
-    the driver (the morning peak's statement)."""
-    driver_cursor(conn).executemany(_INSERT_ATTENDANCE[conn.dialect.name], rows)
+    the driver (the morning peak's statement); ``cursor``: the transaction's driver cursor."""
+    (cursor or driver_cursor(conn)).executemany(_INSERT_ATTENDANCE[conn.dialect.name], rows)
 
 
 def driver_cursor(conn: Connection) -> Any:

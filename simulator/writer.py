@@ -141,8 +141,9 @@ class Writer:
     def apply(self, conn: Connection, unit: Unit) -> Written:
         req = unit.req
         assert req.tenant is not None
+        cur = driver_cursor(conn)  # one per write: getting it costs as much as a statement
         if req.nonce_window is not None and not self.store.remember_nonce_in(
-            conn, req.tenant.appid, req.form["nonce"], unit.now, req.nonce_window
+            conn, req.tenant.appid, req.form["nonce"], unit.now, req.nonce_window, cur
         ):
             return Written(-1)
         sequence = self.serials.take(conn)
@@ -154,11 +155,11 @@ class Writer:
         elif fault is not None:  # async_stuck: never processed, status 0 for ever
             outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
         elif unit.spec.name == "WorkerAttendance.Add":
-            outcome = self._attendance(conn, unit, serial, req.now)
+            outcome = self._attendance(conn, cur, unit, serial, req.now)
         else:
             ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
             outcome = rules.apply(ctx, unit.spec.name, unit.model)
-        driver_cursor(conn).execute(
+        cur.execute(
             self._insert_job,
             (
                 serial,
@@ -173,7 +174,7 @@ class Writer:
         return Written(outcome.status, serial)
 
     # -- the hot method -------------------------------------------------------------------------
-    def _attendance(self, conn: Connection, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
+    def _attendance(self, conn: Connection, cur: Any, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
         data = unit.data
         project_code = data["projectCode"]
         sys_no = int(data["teamSysNo"])
@@ -193,7 +194,7 @@ class Writer:
             if refusal:
                 return rules.Outcome.fail(refusal)
         rows = rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
-        insert_attendance(conn, rows)
+        insert_attendance(conn, rows, cur)
         return rules.Outcome.ok()
 
     def _team(self, conn: Connection, project_code: str, sys_no: int) -> dict[str, Any] | None:

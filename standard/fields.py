@@ -199,7 +199,7 @@ def id_number(type_field: str) -> Rule:
         id_type = info.data.get(type_field)
         if id_type == "01":
             try:
-                idcard.parse(value, now_of(info).date())
+                idcard.validate(value, now_of(info).date())
             except idcard.IdNumberError as exc:
                 fail(exc.kind, errors.ID_TEXTS.get(exc.kind, errors.FORMAT))
             return value.upper()
