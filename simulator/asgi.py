@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import secrets
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -26,6 +27,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+COMMIT_HANDOFF_S = 0.001
 JSON_HEADERS = [(b"content-type", b"application/json;charset=UTF-8")]
 
 
@@ -106,6 +108,9 @@ class SimulatorApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Group commit's thread needs the interpreter lock back after each fsync; at the
+                # default 5 ms hand-off a busy loop would hold every answer of the batch that long.
+                sys.setswitchinterval(COMMIT_HANDOFF_S)
                 upkeep.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     update,
 )
+from sqlalchemy.engine import RootTransaction
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool, StaticPool
 
@@ -217,6 +218,34 @@ def engine_for(url: str) -> Engine:
 
 
 @dataclass
+class Transaction:
+    """An open write transaction; ``commit`` or ``rollback`` ends it, in any thread, once."""
+
+    conn: Connection
+    _trans: RootTransaction
+    _lock: threading.Lock | None
+
+    def commit(self) -> None:
+        try:
+            self._trans.commit()
+        finally:
+            self._end()
+
+    def rollback(self) -> None:
+        try:
+            self._trans.rollback()
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+@dataclass
 class Store:
     engine: Engine
 
@@ -258,6 +287,19 @@ class Store:
             return
         with self._write_lock, self.engine.begin() as conn:
             yield conn
+
+    def begin(self) -> Transaction:
+        """A transaction to be finished later, possibly by another thread: group commit runs the
+        statements on the event loop and waits for COMMIT's fsync in a thread."""
+        if self._write_lock is not None:
+            self._write_lock.acquire()
+        try:
+            conn = self.engine.connect()
+            return Transaction(conn, conn.begin(), self._write_lock)
+        except BaseException:
+            if self._write_lock is not None:
+                self._write_lock.release()
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

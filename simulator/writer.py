@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -251,14 +252,16 @@ def _dumps(value: Any) -> str:
 
 
 class GroupCommit:
-    """Batches the writes that arrive together into one transaction, on the event loop itself.
+    """Batches the writes that arrive together into one transaction.
 
     The first write of a batch schedules a flush for the loop's next turn; every request whose
-    bytes arrived meanwhile is checked and joins it. The flush runs the batch in one transaction
-    and answers each write only after COMMIT. Running on the loop rather than in a thread matters
-    on one core: a writer thread waits for the interpreter lock up to its 5 ms switch interval.
-    If a batch fails as a whole, each write is retried alone so one bad request cannot take the
-    others down."""
+    bytes arrived meanwhile is checked and joins it. The flush runs the batch's statements on the
+    event loop (on one core a writer thread would wait for the interpreter lock), then hands
+    COMMIT — mostly the fsync, which releases the lock — to a thread, so the loop goes on reading
+    and checking the next requests meanwhile; they form the next batch, flushed when the commit
+    is done (one writer at a time). Each write is answered only after its batch's COMMIT. If a
+    batch fails as a whole, each write is retried alone so one bad request cannot take the others
+    down."""
 
     def __init__(
         self,
@@ -273,6 +276,8 @@ class GroupCommit:
         self.max_batch = max_batch
         self._pending: list[tuple[Unit, asyncio.Future[Written]]] = []
         self._scheduled = False
+        self._committing = False
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="jzgr-commit")
         self.batches = 0
         self.units = 0
 
@@ -280,34 +285,60 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Written] = loop.create_future()
         self._pending.append((unit, future))
-        if not self._scheduled:
+        if not self._scheduled and not self._committing:
             self._scheduled = True
             loop.call_soon(self._flush)
-        elif len(self._pending) >= self.max_batch:
-            self._flush()
         return future
 
     def _flush(self) -> None:
-        batch, self._pending, self._scheduled = self._pending, [], False
-        if batch:
-            self._run(batch)
-
-    def _run(self, batch: list[tuple[Unit, asyncio.Future[Written]]]) -> None:
+        self._scheduled = False
+        if self._committing or not self._pending:
+            return
+        batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
         self.batches += 1
         self.units += len(batch)
+        tx = self.store.begin()
         try:
-            with self.store.tx() as conn:
-                results = [self.apply(conn, unit) for unit, _ in batch]
+            results = [self.apply(tx.conn, unit) for unit, _ in batch]
         except Exception:
-            self.on_rollback()  # the caches may hold what the rolled-back transaction wrote
-            if len(batch) > 1:
-                for item in batch:
-                    self._run([item])
-                return
-            log.exception("write failed")
-            if not batch[0][1].done():
-                batch[0][1].set_exception(RuntimeError("write failed"))
+            tx.rollback()
+            self._failed(batch)
+            self._next()
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # the client may have gone; the write stands
+        self._committing = True
+        done = asyncio.get_running_loop().run_in_executor(self._committer, tx.commit)
+        done.add_done_callback(lambda f: self._committed(f, batch, results))
+
+    def _committed(
+        self, done: asyncio.Future[None], batch: list[tuple[Unit, asyncio.Future[Written]]], results: list[Written]
+    ) -> None:
+        self._committing = False
+        if done.exception() is not None:
+            self._failed(batch)
+        else:
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():  # the client may have gone; the write stands
+                    future.set_result(result)
+        self._next()
+
+    def _next(self) -> None:
+        if self._pending and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _failed(self, batch: list[tuple[Unit, asyncio.Future[Written]]]) -> None:
+        """The batch rolled back: what the caches hold may come from it; retry each write alone
+        (synchronously: the rare path)."""
+        self.on_rollback()
+        for unit, future in batch:
+            try:
+                with self.store.tx() as conn:
+                    result = self.apply(conn, unit)
+            except Exception:
+                self.on_rollback()
+                log.exception("write failed")
+                if not future.done():
+                    future.set_exception(RuntimeError("write failed"))
+                continue
+            if not future.done():
                 future.set_result(result)
