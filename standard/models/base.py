@@ -26,8 +26,12 @@ class WireModel(BaseModel):
     def _normalise_keys(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
+        lenient_keys = profile_of(info).case_insensitive_keys
+        values = data.values()
+        if not lenient_keys and None not in values and "" not in values:
+            return data  # the usual case, checked in C: nothing to drop or rename
         cleaned = {k: v for k, v in data.items() if v is not None and v != ""}
-        if profile_of(info).case_insensitive_keys:
+        if lenient_keys:
             by_lower = {name.lower(): name for name in cls.model_fields}
             cleaned = {by_lower.get(str(k).lower(), k): v for k, v in cleaned.items()}
         return cleaned
