@@ -5,6 +5,7 @@ are refused before they are read whole; every answer is a platform envelope."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import secrets
@@ -28,6 +29,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 COMMIT_HANDOFF_S = 0.001
+GC_THRESHOLDS = (7000, 20, 20)  # Python's defaults are (700, 10, 10)
 JSON_HEADERS = [(b"content-type", b"application/json;charset=UTF-8")]
 
 
@@ -108,9 +110,6 @@ class SimulatorApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # Group commit's thread needs the interpreter lock back after each fsync; at the
-                # default 5 ms hand-off a busy loop would hold every answer of the batch that long.
-                sys.setswitchinterval(COMMIT_HANDOFF_S)
                 upkeep.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -196,6 +195,20 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def tune_interpreter_for_serving() -> None:
+    """Process settings for a serving worker (measured: benchmarks/README.md).
+
+    Group commit's thread needs the interpreter lock back after each fsync; at the default 5 ms
+    hand-off a busy loop would hold every answer of the batch that long. And the cyclic garbage
+    collector: at its defaults it walked the startup objects (models, tables, code tables) and
+    the inspection log's ten thousand entries in every full collection, about a quarter of the
+    CPU of an attendance upload. Startup objects are frozen out of its way (they live as long as
+    the process) and collections come ten times less often; requests make little cyclic garbage."""
+    sys.setswitchinterval(COMMIT_HANDOFF_S)
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def settings_from_env() -> Settings:
     """Settings for worker processes (uvicorn --workers imports the app by name)."""
     env = os.environ
@@ -214,4 +227,8 @@ def settings_from_env() -> Settings:
 def create_app() -> SimulatorApp:
     """Factory used by ``jzgr sim serve`` (one per worker process)."""
     store = Store.open(os.environ.get("JZGR_SIM_DB", "sqlite:///jzgr-sim.db"))
-    return SimulatorApp(Platform(store, settings_from_env()))
+    app = SimulatorApp(Platform(store, settings_from_env()))
+    # Here, not in the lifespan: this process only serves (tests serving from a thread inside
+    # pytest keep the interpreter's defaults).
+    tune_interpreter_for_serving()
+    return app
