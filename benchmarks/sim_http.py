@@ -260,6 +260,8 @@ def main() -> None:
                             "-d",
                             str(int(args.seconds)),
                             "--nonblocking",
+                            "--rate",
+                            "1000",
                         ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
