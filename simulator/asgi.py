@@ -15,7 +15,7 @@ from typing import Any
 
 from simulator.config import Settings
 from simulator.faults import TRANSPORT_KINDS, Fault
-from simulator.form import decode_form
+from simulator.form import decode_form, first_values
 from simulator.platform import Answer, Platform
 from simulator.store import Store
 from simulator.upkeep import Upkeep
@@ -120,7 +120,7 @@ class SimulatorApp:
     def _transport_fault(self, pairs: list[tuple[str, str]]) -> Fault | None:
         if not self.platform.faults.rules:
             return None
-        form = dict(reversed(pairs))
+        form = first_values(pairs)
         now = self.platform.clock.timestamp()
         return self.platform.faults.pick(form.get("appid", ""), form.get("method", ""), now, TRANSPORT_KINDS)
 
@@ -129,7 +129,7 @@ class SimulatorApp:
         so the client's next move follows it in the log."""
         status = {"http_error": fault.status, "maintenance": 503}.get(fault.kind, 0)
         note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), "FAULT", fault=fault)
-        self.platform.record(pairs, client, note, 0.0, http_status=status)
+        self.platform.record(first_values(pairs), client, note, 0.0, http_status=status)
         if fault.kind == "timeout":
             # No answer: the connection is held (bounded), then closed.
             await asyncio.sleep(fault.timeout_s)

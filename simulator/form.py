@@ -21,6 +21,11 @@ def decode_form(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The form as the platform reads it: the first value of a repeated key wins."""
+    return dict(reversed(pairs))
+
+
 def unquote(value: str) -> str:
     """``unquote_plus(value, errors="strict")``. Percent-escapes are decoded in C by the
     quoted-printable decoder (``%XX`` → ``=XX``); anything it would read differently (a literal

@@ -16,6 +16,7 @@ from simulator import checks, queries, rules, writer
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.faults import Fault, Faults
+from simulator.form import first_values
 from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
 from simulator.traffic import TrafficLog
@@ -77,12 +78,13 @@ class Platform:
         """Never raises: an unexpected fault is answered with code 9999, logged, never a 500.
         ``fault`` is a transport fault already applied (latency), for the inspection log."""
         started = time.perf_counter()
+        form = first_values(pairs)
         try:
-            answer = self._handle(pairs, client_ip)
+            answer = self._handle(form, pairs, client_ip)
         except Exception:  # the answer must stay in the protocol's format
             log.exception("internal error")
             answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
-        self.record(pairs, client_ip, answer, time.perf_counter() - started, fault=fault)
+        self.record(form, client_ip, answer, time.perf_counter() - started, fault=fault)
         return answer
 
     async def handle_async(
@@ -90,26 +92,26 @@ class Platform:
     ) -> Answer:
         """As ``handle``, for the server: writes join the group commit instead of committing alone."""
         started = time.perf_counter()
+        form = first_values(pairs)
         try:
-            step = self._accept(pairs, client_ip)
+            step = self._accept(form, pairs, client_ip)
             answer = step if isinstance(step, Answer) else self._finish(step, await self.writer.run(step.unit))
         except Exception:
             log.exception("internal error")
             answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
-        self.record(pairs, client_ip, answer, time.perf_counter() - started, fault=fault)
+        self.record(form, client_ip, answer, time.perf_counter() - started, fault=fault)
         return answer
 
     def record(
         self,
-        pairs: list[tuple[str, str]],
+        form: dict[str, str],
         client_ip: str,
         answer: Answer,
         seconds: float,
         http_status: int = 200,
         fault: Fault | None = None,
     ) -> None:
-        """Add one exchange to the inspection log."""
-        form = dict(reversed(pairs))  # the first value of a repeated key wins, as in handling
+        """Add one exchange to the inspection log; ``form`` as ``first_values`` reads it."""
         method = form.get("method", "")
         fault = fault or answer.fault
         small = len(form.get("data", "")) <= KEEP_CHARS
@@ -131,13 +133,12 @@ class Platform:
             serial=answer.serial,
         )
 
-    def _handle(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer:
-        step = self._accept(pairs, client_ip)
+    def _handle(self, form: dict[str, str], pairs: list[tuple[str, str]], client_ip: str) -> Answer:
+        step = self._accept(form, pairs, client_ip)
         return step if isinstance(step, Answer) else self._finish(step, self.writer.run_sync(step.unit))
 
-    def _accept(self, pairs: list[tuple[str, str]], client_ip: str) -> Answer | PendingWrite:
+    def _accept(self, form: dict[str, str], pairs: list[tuple[str, str]], client_ip: str) -> Answer | PendingWrite:
         """Everything up to the write's transaction: the answer, or the write to commit."""
-        form = dict(reversed(pairs))  # the first value of a repeated key wins
         ts = self.clock.timestamp()
         req = checks.Request(form, pairs, client_ip, ts, datetime.fromtimestamp(ts, BEIJING))
         try:
@@ -165,7 +166,7 @@ class Platform:
             answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
         elif spec.is_async:
             fault = self.faults.pick(req.tenant.appid, spec.name, ts, ASYNC_FAULTS)
-            return PendingWrite(writer.Unit(req, spec, model, model.wire(), ts, fault))
+            return PendingWrite(writer.Unit(req, spec, model, model.wire(), fault))
         else:
             answer = self._query(req, spec, model)
         answer.data = model.wire()

@@ -26,9 +26,9 @@ from simulator import rules
 from simulator.checks import REPLAYED, Request
 from simulator.config import Settings
 from simulator.faults import Fault
-from simulator.store import Store, driver_cursor, insert_attendance, sequences, workers
+from simulator.store import Store, driver_cursor, dumps, insert_attendance, sequences, workers
 from standard import envelope, methods
-from standard.envelope import Code, Envelope, compact_json
+from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
 
 log = logging.getLogger("jzgr.simulator")
@@ -44,7 +44,6 @@ class Unit:
     spec: methods.Method
     model: WireModel
     data: dict[str, Any]  # the model as on the wire (``model.wire()``, made once)
-    now: float  # simulator timestamp when it was accepted
     fault: Fault | None = None  # async_stuck / async_fail, decided before the transaction
 
 
@@ -144,12 +143,12 @@ class Writer:
         assert req.tenant is not None
         cur = driver_cursor(conn)  # one per write: getting it costs as much as a statement
         if req.nonce_window is not None and not self.store.remember_nonce_in(
-            conn, req.tenant.appid, req.form["nonce"], unit.now, req.nonce_window, cur
+            conn, req.tenant.appid, req.form["nonce"], req.ts, req.nonce_window, cur
         ):
             return Written(-1)
         sequence = self.serials.take(conn)
         serial = envelope.request_serial_code(unit.spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
-        ready_at = unit.now + self.settings.async_delay
+        ready_at = req.ts + self.settings.async_delay
         fault = unit.fault
         if fault is not None and fault.kind == "async_fail":
             outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
@@ -168,7 +167,7 @@ class Writer:
                 unit.spec.name,
                 outcome.status,
                 _dumps_result(outcome.result),
-                unit.now,
+                req.ts,
                 ready_at,
             ),
         )
@@ -241,11 +240,7 @@ def answer_for(written: Written) -> tuple[Envelope, str]:
 
 
 def _dumps_result(value: Any) -> str | None:
-    return None if value is None else _dumps(value)
-
-
-def _dumps(value: Any) -> str:
-    return compact_json(value)
+    return None if value is None else dumps(value)
 
 
 # ---- group commit -----------------------------------------------------------------------------

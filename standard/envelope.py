@@ -157,7 +157,7 @@ class Envelope:
 
     def to_bytes(self) -> bytes:
         """The answer's body as the platform sends it."""
-        return compact_json({"code": self.code, "message": self.message, "data": self.data}).encode()
+        return compact_json(self.to_json()).encode()
 
     @classmethod
     def from_json(cls, obj: Any) -> Envelope:

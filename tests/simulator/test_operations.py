@@ -269,7 +269,7 @@ def test_inspection_log_clips_large_payloads_and_masks_on_read(platform: Platfor
     number = idcard.make("371402", date(1990, 1, 1), 7, True)
     data = {"projectCode": "1", "workerList": [{"idCardNumber": number, "headImage": photo}]}
     form = [("appid", "1"), ("method", "ProjectWorker.Add"), ("data", json.dumps(data)), ("appsecret", "s3cret")]
-    platform.record(form, "127.0.0.1", Answer(Envelope.success(), "RULE-20", data=data), 0.01)
+    platform.record(dict(form), "127.0.0.1", Answer(Envelope.success(), "RULE-20", data=data), 0.01)
     entry = platform.traffic.query(limit=1)[0]
     assert len(entry.form["data"]) == KEEP_CHARS  # kept cut, not whole
     shown = entry.to_json()
