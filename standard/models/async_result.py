@@ -1,7 +1,5 @@
 """``AsyncHandleResult.Query`` and Hangzhou's ``CheckSign.Query`` (§6, §8.11)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +16,7 @@ class AsyncHandleResultQuery(WireModel):
 class AsyncHandleResult(BaseModel):
     """Response ``data``: ``{requestSerialCode, status, result}``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     requestSerialCode: str
     status: int

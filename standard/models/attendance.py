@@ -1,7 +1,5 @@
 """Attendance (考勤): ``WorkerAttendance.Add/Query`` (§8.8, data.md §3.10)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

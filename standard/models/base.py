@@ -1,7 +1,5 @@
 """Base classes shared by every payload model."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -19,7 +17,7 @@ class WireModel(BaseModel):
     declared (Java servers coerce them), and the lenient profile matches keys case-insensitively.
     """
 
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, validate_default=False)
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, validate_default=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -65,13 +63,13 @@ class QueryRequest(WireModel):
 class Row(BaseModel):
     """A query-response row: everything optional, unknown keys kept."""
 
-    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, defer_build=True)
 
 
 class Page(BaseModel):
     """Query response ``data``: ``{pageIndex, pageSize, totalCount, rows}``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     pageIndex: int
     pageSize: int

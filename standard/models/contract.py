@@ -1,7 +1,5 @@
 """Labour contracts (劳动合同): ``WorkerContract.Add/Query`` (§8.7, data.md §3.9)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator

@@ -1,7 +1,5 @@
 """Corp (企业): ``Corp.Upload`` and the company queries (interface.md §8.1, data.md §3.3)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

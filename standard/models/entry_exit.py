@@ -1,7 +1,5 @@
 """Entry/exit (进退场): ``WorkerEntryExit.Add/Query`` (§8.6, data.md §3.8)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Payroll (工资): ``Payroll.Add/Query`` (§8.9, data.md §3.11)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator

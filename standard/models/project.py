@@ -1,7 +1,5 @@
 """Project (项目): Add, Update, PartUpdate, Query (interface.md §8.2, data.md §3.2)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field
@@ -87,17 +85,14 @@ class ProjectQuery(QueryRequest):
     contractorCorpName: Str | None = None
 
 
+class BuilderLicenseRow(Row):
+    prjName: str | None = None
+    builderLicenseNum: Annotated[str, ENCRYPTED] | None = None
+
+
 class ProjectRow(Row):
     projectCode: str | None = None
     name: str | None = None
     buildPlanNum: Annotated[str, ENCRYPTED] | None = None
     prjPlanNum: Annotated[str, ENCRYPTED] | None = None
     builderLicenses: list[BuilderLicenseRow] | None = None
-
-
-class BuilderLicenseRow(Row):
-    prjName: str | None = None
-    builderLicenseNum: Annotated[str, ENCRYPTED] | None = None
-
-
-ProjectRow.model_rebuild()

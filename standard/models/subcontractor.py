@@ -1,7 +1,5 @@
 """Participating companies (参建单位): ``ProjectSubContractor.Add/Update/Query`` (§8.3, data.md §3.4)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from standard.fields import (

@@ -1,7 +1,5 @@
 """Teams (班组): ``Team.Add/Update/Query`` (§8.4, data.md §3.5)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator

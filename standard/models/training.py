@@ -1,7 +1,5 @@
 """Training (培训): ``ProjectTraining.Add/Query`` (§8.10, data.md §3.12)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

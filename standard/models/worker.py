@@ -1,8 +1,6 @@
 """Project workers (项目人员): ``ProjectWorker.Add/Update/Query``, ``Worker.Query`` and the worker
 record queries (interface.md §8.5, data.md §3.6–3.7)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
