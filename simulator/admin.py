@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -56,10 +55,6 @@ class TenantIn(BaseModel):
     ip_allow: Annotated[list[IPvAnyNetwork], Field(max_length=100)] = []
     rate_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     diagnostics: bool = True
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -8,12 +8,11 @@ import asyncio
 import gc
 import json
 import os
-import secrets
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from simulator.config import Settings
+from simulator.config import Settings, new_admin_token
 from simulator.faults import TRANSPORT_KINDS, Fault
 from simulator.form import decode_form, first_values
 from simulator.platform import Answer, Platform
@@ -41,7 +40,7 @@ class SimulatorApp:
     def __init__(self, platform: Platform, admin_token: str | None = None) -> None:
         self.platform = platform
         self.paths = {"/open.api"} | {f"/{slug}/open.api" for slug in region_slugs()}
-        self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+        self.admin_token = admin_token or os.environ.get("JZGR_ADMIN_TOKEN") or new_admin_token()
         # Built on first use: Starlette, jinja2 and the console's queries are not needed to serve
         # open.api, and importing them would count against the cold start.
         self._admin: Any = None

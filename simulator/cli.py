@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from simulator.config import DEFECTS
+from simulator.config import DEFECTS, new_admin_token
 from simulator.store import Store
 from simulator.tenants import Tenant, TenantRegistry, new_secret
 
@@ -68,9 +68,8 @@ def serve(
         raise typer.BadParameter("--workers > 1 needs --db postgresql://… (SQLite has a single writer)")
     _env(db, profile, async_delay, timestamp_window, nonce_window, diagnostics, defect or [])
     if not os.environ.get("JZGR_ADMIN_TOKEN"):  # one token for every worker process
-        from simulator.admin import new_token
-
-        os.environ["JZGR_ADMIN_TOKEN"] = new_token()
+        # not from simulator.admin: Starlette is not needed to serve open.api (cold start)
+        os.environ["JZGR_ADMIN_TOKEN"] = new_admin_token()
         typer.echo(f"admin API: http://{host}:{port}/admin/api  token: {os.environ['JZGR_ADMIN_TOKEN']}", err=True)
     url = f"http://{host}:{port}/open.api"
     if seed_demo_data or credentials_out:
@@ -96,6 +95,7 @@ def serve(
         access_log=False,
         proxy_headers=False,  # the IP allow-list must see the peer, not a header a client can forge
         http="httptools" if _has_httptools() else "h11",
+        ws="none",  # open.api has no WebSockets; importing a WebSocket library costs start time
     )
 
 

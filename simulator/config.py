@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from standard.profile import STRICT, Profile
@@ -38,3 +39,8 @@ class Settings:
 
     def defect(self, name: str) -> bool:
         return name in self.defects
+
+
+def new_admin_token() -> str:
+    """A token for the admin API (one per server, shared by its worker processes)."""
+    return secrets.token_urlsafe(24)
