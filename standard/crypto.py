@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import threading
 from functools import cache
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 
 class AesVariant(enum.Enum):
@@ -29,6 +30,28 @@ def _cipher(secret: str, variant: AesVariant) -> Cipher[modes.CBC]:
     # One Cipher per (secret, variant): building it costs more than encrypting an ID number.
     key, iv = _key_iv(secret, variant)
     return Cipher(algorithms.AES(key), modes.CBC(iv))
+
+
+MAX_CONTEXTS = 256
+_blocks = threading.local()  # per thread: a cipher context must not be shared between threads
+
+
+def _block_decryptor(secret: str, variant: AesVariant) -> tuple[CipherContext, bytes]:
+    """A reusable AES block decryptor (ECB: no state between blocks) and the IV.
+
+    CBC decryption is P_i = D(C_i) XOR C_(i-1): every block decrypts independently, so one
+    long-lived context serves every value; a CBC context is single-use and making one cost more
+    than the decryption itself."""
+    contexts: dict[tuple[str, AesVariant], tuple[CipherContext, bytes]] | None = getattr(_blocks, "contexts", None)
+    if contexts is None:
+        contexts = _blocks.contexts = {}
+    hit = contexts.get((secret, variant))
+    if hit is None:
+        if len(contexts) >= MAX_CONTEXTS:  # many secrets (fuzzing): start over rather than grow
+            contexts.clear()
+        key, iv = _key_iv(secret, variant)
+        hit = contexts[(secret, variant)] = (Cipher(algorithms.AES(key), modes.ECB()).decryptor(), iv)
+    return hit
 
 
 def _key_iv(secret: str, variant: AesVariant) -> tuple[bytes, bytes]:
@@ -50,7 +73,7 @@ def encrypt(plaintext: str, secret: str, variant: AesVariant = AesVariant.STANDA
 
 
 def decrypt(ciphertext_b64: str, secret: str, variant: AesVariant = AesVariant.STANDARD) -> str:
-    cipher = _cipher(secret, variant)
+    blocks, iv = _block_decryptor(secret, variant)
     try:
         raw = base64.b64decode(ciphertext_b64, validate=True)
     except (binascii.Error, ValueError):
@@ -60,8 +83,12 @@ def decrypt(ciphertext_b64: str, secret: str, variant: AesVariant = AesVariant.S
             raise DecryptError("not valid Base64") from exc
     if not raw or len(raw) % 16:
         raise DecryptError("ciphertext length is not a multiple of the AES block size")
-    decryptor = cipher.decryptor()
-    padded = decryptor.update(raw) + decryptor.finalize()
+    # CBC over the block decryptor: XOR each decrypted block with the ciphertext block before it
+    # (the IV before the first), as one integer operation over the whole value.
+    size = len(raw)
+    padded = (int.from_bytes(blocks.update(raw), "little") ^ int.from_bytes(iv + raw[: size - 16], "little")).to_bytes(
+        size, "little"
+    )
     # PKCS7 by hand: the padding object cost as much as the decryption
     pad = padded[-1]
     if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
