@@ -53,6 +53,25 @@ class Written:
     serial: str | None = None
 
 
+@dataclass
+class Deferred:
+    """The attendance rows and job rows of a batch's writes, inserted together when the batch's
+    statements are done: one ``executemany`` per table instead of two statements per write."""
+
+    insert_job: str
+    cursor: Any
+    attendance: list[tuple[Any, ...]] = field(default_factory=list)
+    jobs: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def flush(self, conn: Connection) -> None:
+        if self.attendance:
+            insert_attendance(conn, self.attendance, self.cursor)
+            self.attendance = []
+        if self.jobs:
+            self.cursor.executemany(self.insert_job, self.jobs)
+            self.jobs = []
+
+
 class SerialNumbers:
     """requestSerialCode sequence numbers, taken from the shared ``sequences`` row a block at a
     time (one UPDATE per thousand writes; unique across worker processes). The block is taken in
@@ -116,7 +135,7 @@ class Writer:
         """In the caller's thread, its own transaction (in-process use and tests)."""
         try:
             with self.store.tx() as conn:
-                return self.apply(conn, unit)
+                return self.apply_batch(conn, [unit])[0]
         except Exception:
             self._rolled_back()
             raise
@@ -124,7 +143,7 @@ class Writer:
     async def run(self, unit: Unit) -> Written:
         """Through the group committer: answered after the batch it joined is committed."""
         if self._committer is None:
-            self._committer = GroupCommit(self.store, self.apply, self._rolled_back)
+            self._committer = GroupCommit(self.store, self.apply_batch, self._rolled_back)
         return await self._committer.submit(unit)
 
     def stats(self) -> dict[str, Any]:
@@ -137,11 +156,19 @@ class Writer:
         self.memo.clear()
         self.serials.forget()
 
-    # -- one unit inside a transaction ----------------------------------------------------------
-    def apply(self, conn: Connection, unit: Unit) -> Written:
+    # -- writes inside a transaction -----------------------------------------------------------
+    def apply_batch(self, conn: Connection, units: list[Unit]) -> list[Written]:
+        """Apply ``units`` in order in the caller's transaction (which commits or rolls back)."""
+        # one driver cursor for the batch: getting one costs as much as a statement
+        later = Deferred(self._insert_job, driver_cursor(conn))
+        results = [self.apply(conn, unit, later) for unit in units]
+        later.flush(conn)
+        return results
+
+    def apply(self, conn: Connection, unit: Unit, later: Deferred) -> Written:
         req = unit.req
         assert req.tenant is not None
-        cur = driver_cursor(conn)  # one per write: getting it costs as much as a statement
+        cur = later.cursor
         if req.nonce_window is not None and not self.store.remember_nonce_in(
             conn, req.tenant.appid, req.form["nonce"], req.ts, req.nonce_window, cur
         ):
@@ -155,12 +182,12 @@ class Writer:
         elif fault is not None:  # async_stuck: never processed, status 0 for ever
             outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
         elif unit.spec.name == "WorkerAttendance.Add":
-            outcome = self._attendance(conn, cur, unit, serial, req.now)
+            outcome = self._attendance(conn, later, unit, serial, req.now)
         else:
+            later.flush(conn)  # a rule handler reads the tables: earlier writes of the batch first
             ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
             outcome = rules.apply(ctx, unit.spec.name, unit.model)
-        cur.execute(
-            self._insert_job,
+        later.jobs.append(
             (
                 serial,
                 req.tenant.appid,
@@ -169,12 +196,12 @@ class Writer:
                 _dumps_result(outcome.result),
                 req.ts,
                 ready_at,
-            ),
+            )
         )
         return Written(outcome.status, serial)
 
     # -- the hot method -------------------------------------------------------------------------
-    def _attendance(self, conn: Connection, cur: Any, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
+    def _attendance(self, conn: Connection, later: Deferred, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
         data = unit.data
         project_code = data["projectCode"]
         sys_no = int(data["teamSysNo"])
@@ -187,14 +214,14 @@ class Writer:
         if any(n not in known for n in ids):
             # a refusal: the rule handler words it (the rare path, no need to be fast)
             assert unit.req.tenant is not None
+            later.flush(conn)
             ctx = rules.WriteContext(conn, unit.req.tenant, self.settings, now.replace(tzinfo=None), serial)
             return rules.apply(ctx, unit.spec.name, unit.model)
         if not self.settings.profile.attendance_before_entry:
             refusal = rules.before_entry(items, self._first_entries(conn, project_code, ids))
             if refusal:
                 return rules.Outcome.fail(refusal)
-        rows = rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
-        insert_attendance(conn, rows, cur)
+        later.attendance.extend(rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now))
         return rules.Outcome.ok()
 
     def _team(self, conn: Connection, project_code: str, sys_no: int) -> dict[str, Any] | None:
@@ -261,7 +288,7 @@ class GroupCommit:
     def __init__(
         self,
         store: Store,
-        apply: Callable[[Connection, Unit], Written],
+        apply: Callable[[Connection, list[Unit]], list[Written]],
         on_rollback: Callable[[], None] = lambda: None,
         max_batch: int = 512,
     ) -> None:
@@ -294,7 +321,7 @@ class GroupCommit:
         self.units += len(batch)
         tx = self.store.begin()
         try:
-            results = [self.apply(tx.conn, unit) for unit, _ in batch]
+            results = self.apply(tx.conn, [unit for unit, _ in batch])
         except Exception:
             tx.rollback()
             self._failed(batch)
@@ -328,7 +355,7 @@ class GroupCommit:
         for unit, future in batch:
             try:
                 with self.store.tx() as conn:
-                    result = self.apply(conn, unit)
+                    result = self.apply(conn, [unit])[0]
             except Exception:
                 self.on_rollback()
                 log.exception("write failed")
