@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     parser.add_argument("--requests", type=int, default=20000, help="measured, after 500 not measured")
     parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--size", type=int, default=1, help="records per upload")
     parser.add_argument("--profile", default=None, help="write cProfile stats here")
     parser.add_argument("--generate", type=int, default=None, help="signed bodies to make (default: all needed)")
     args = parser.parse_args()
@@ -66,7 +67,7 @@ def main() -> None:
     _, appid, secret, sys_no, ids = prepare(platform)
     app = SimulatorApp(platform)
     made = max(args.generate or 0, 500 + args.requests)
-    bodies = [urlencode(f).encode() for f in forms(appid, secret, appid, sys_no, ids, made, 1)]
+    bodies = [urlencode(f).encode() for f in forms(appid, secret, appid, sys_no, ids, made, args.size)]
     tune_interpreter_for_serving()  # as the server's lifespan does
     asyncio.run(drive(app, bodies[:500], args.concurrency))  # warm-up: caches, serial block
     rest = bodies[500 : 500 + args.requests]
@@ -82,7 +83,7 @@ def main() -> None:
         profiler.dump_stats(args.profile)
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
-        f"{url.split(':')[0]} ASGI app, 1-record WorkerAttendance.Add, {args.concurrency} at a time: "
+        f"{url.split(':')[0]} ASGI app, {args.size}-record WorkerAttendance.Add, {args.concurrency} at a time: "
         f"{len(rest) / took:,.0f} req/s = {took / len(rest) * 1e6:.0f} µs per request, "
         f"of which CPU {cpu / len(rest) * 1e6:.0f} µs ({ok}/{len(rest)} code 0)"
     )

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+from machine_speed import describe
 
 
 def main(runs: int = 3, port: int = 8799) -> None:
@@ -38,7 +39,7 @@ def main(runs: int = 3, port: int = 8799) -> None:
         finally:
             proc.kill()
             proc.wait()
-    print(f"cold start to first answer: {statistics.median(figures):.3f} s (median of {runs})")
+    print(f"cold start to first answer: {statistics.median(figures):.3f} s (median of {runs}); {describe()}")
 
 
 if __name__ == "__main__":

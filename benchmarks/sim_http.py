@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from machine_speed import describe
 from sqlalchemy import create_engine, func, select
 
 from fixtures.fake import dataset, payloads
@@ -233,6 +234,7 @@ def main() -> None:
         run_wrk(wrk, stub, warm, lua, 2, args.connections)
         run_wrk(wrk, url, warm, lua, 2, args.connections)
         servers = [sim.pid, mountebank.pid]
+        print(describe(), flush=True)
         print(f"{'scenario':<34}{'run req/s':>30}{'median':>10}{'records/s':>12}  bad", flush=True)
         results: dict[str, float] = {}
         for size, per_second in ((1, 8000), (20, 1500)):

@@ -22,6 +22,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 from sim_http import bodies, free_port, prepare, wait_port
 
 
@@ -81,6 +82,8 @@ def count(db_file: Path, lines: list[str], connections: int, tag: str) -> int:
         ok = asyncio.run(post_all(port, lines, connections))
         if ok != len(lines):
             raise SystemExit(f"{len(lines) - ok} of {len(lines)} requests were not answered with code 0")
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=60).json()
+        print(f"  {tag}: {health['writes']} writes in {health['commits']} commits", flush=True)
     finally:
         server.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly; callgrind prints its total
         server.wait(timeout=600)
@@ -103,9 +106,9 @@ def main() -> None:
     jzgr = str(Path(sys.executable).with_name("jzgr"))
     port = free_port()
     print("preparing a database: tenant, team, workers, entries…", flush=True)
+    serve = [jzgr, "sim", "serve", "--port", str(port), "--db", f"sqlite:///{db_file}"]
     setup = subprocess.Popen(
-        [jzgr, "sim", "serve", "--port", str(port), "--db", f"sqlite:///{db_file}", "--seed-demo"]
-        + ["--credentials-out", str(creds_file)],
+        [*serve, "--seed-demo", "--credentials-out", str(creds_file)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
