@@ -3,7 +3,7 @@ the app itself (form decode, checks, decrypt, validate, rules, group commit, ans
 ``--concurrency`` requests at a time on one event loop, as uvicorn would with that many
 connections. The HTTP server's own share is what ``sim_http.py`` measures on top.
 
-    taskset -c 0 .venv/bin/python benchmarks/sim_asgi.py [--requests 20000] [--profile out.prof]
+    taskset -c 0 .venv/bin/python benchmarks/sim_asgi.py [--requests 20000] [--size 1] [--profile out.prof]
 """
 
 from __future__ import annotations
