@@ -33,6 +33,7 @@ from sqlalchemy.engine import RootTransaction
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool, StaticPool
 
+from simulator.nonce_book import NonceBook
 from standard.envelope import compact_json
 
 metadata = MetaData()
@@ -56,6 +57,16 @@ nonces = Table(
     Column("nonce", String(128), primary_key=True),
     Column("seen_at", Float, nullable=False),
     sqlite_with_rowid=False,  # one B-tree, not a table plus its key index: written on every request
+)
+# SQLite's replay memory (simulator.nonce_book): appended in time order, read back on first use
+nonce_log = Table(
+    "nonce_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("appid", String(64), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("seen_at", Float, nullable=False),
+    Index("ix_nonce_log_seen_at", "seen_at"),  # upkeep forgets by time
 )
 rate_hits = Table(
     "rate_hits",
@@ -224,21 +235,26 @@ class Transaction:
     conn: Connection
     _trans: RootTransaction
     _lock: threading.Lock | None
+    _book: NonceBook | None = None
 
     def commit(self) -> None:
+        committed = False
         try:
             self._trans.commit()
+            committed = True
         finally:
-            self._end()
+            self._end(committed)
 
     def rollback(self) -> None:
         try:
             self._trans.rollback()
         finally:
-            self._end()
+            self._end(False)
 
-    def _end(self) -> None:
+    def _end(self, committed: bool) -> None:
         try:
+            if self._book is not None:
+                self._book.settle(committed)
             self.conn.close()
         finally:
             if self._lock is not None:
@@ -251,6 +267,8 @@ class Store:
 
     def __post_init__(self) -> None:
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # SQLite: replays decided in memory under the write lock (one serving process per file)
+        self.nonce_book = NonceBook() if self._write_lock is not None else None
         # the driver's placeholder, for the raw statements of the request path
         self.param = "%s" if self.engine.dialect.name == "postgresql" else "?"
         p = self.param
@@ -285,8 +303,18 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        with self._write_lock:
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+            except BaseException:
+                self._settle(False)
+                raise
+            self._settle(True)
+
+    def _settle(self, committed: bool) -> None:
+        if self.nonce_book is not None:
+            self.nonce_book.settle(committed)
 
     def begin(self) -> Transaction:
         """A transaction to be finished later, possibly by another thread: group commit runs the
@@ -295,7 +323,7 @@ class Store:
             self._write_lock.acquire()
         try:
             conn = self.engine.connect()
-            return Transaction(conn, conn.begin(), self._write_lock)
+            return Transaction(conn, conn.begin(), self._write_lock, self.nonce_book)
         except BaseException:
             if self._write_lock is not None:
                 self._write_lock.release()
@@ -329,11 +357,14 @@ class Store:
     def remember_nonce_in(
         self, conn: Connection, appid: str, nonce: str, now: float, window: float, cursor: Any = None
     ) -> bool:
-        """The same inside a caller's transaction (a write pays one commit, not two): one upsert,
-        inserted or re-accepted once the old sighting left the window. RETURNING says which
-        (psycopg reports rowcount -1 here); raw SQL because building the statement through
+        """The same inside a caller's transaction (a write pays one commit, not two). SQLite: the
+        nonce book (in memory, logged append-only). PostgreSQL, shared by worker processes: one
+        upsert, inserted or re-accepted once the old sighting left the window; RETURNING says
+        which (psycopg reports rowcount -1 here); raw SQL because building the statement through
         SQLAlchemy cost ten times its execution on the request path."""
         cur = cursor or driver_cursor(conn)
+        if self.nonce_book is not None:
+            return self.nonce_book.remember(cur, appid, nonce, now, window)
         cur.execute(self.upsert_nonce_sql, (appid, nonce, now, now - window))
         return cur.fetchone() is not None
 

@@ -1,0 +1,65 @@
+"""SQLite's replay memory (simulator.nonce_book) against a real database file: what the store
+remembers survives a restart, a rolled-back transaction leaves no trace, and sightings leave the
+window (and memory) with time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from simulator.store import Store, driver_cursor, nonce_log
+
+WINDOW = 600.0
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nonces.db'}"
+
+
+def test_a_nonce_is_refused_within_the_window_and_accepted_after_it(url: str) -> None:
+    store = Store.open(url)
+    assert store.remember_nonce("app", "n1", 1000.0, WINDOW)
+    assert not store.remember_nonce("app", "n1", 1000.0 + WINDOW - 1, WINDOW)
+    assert store.remember_nonce("other-app", "n1", 1001.0, WINDOW)  # per appid
+    assert store.remember_nonce("app", "n1", 1000.0 + WINDOW + 1, WINDOW)
+    store.close()
+
+
+def test_what_was_remembered_is_refused_after_a_restart(url: str) -> None:
+    first = Store.open(url)
+    assert first.remember_nonce("app", "n1", 1000.0, WINDOW)
+    first.close()
+    again = Store.open(url)  # a new process's store: memory starts empty and reads the log
+    assert not again.remember_nonce("app", "n1", 1010.0, WINDOW)
+    assert again.remember_nonce("app", "n2", 1010.0, WINDOW)
+    again.close()
+
+
+def test_a_rolled_back_transaction_leaves_its_nonces_unused(url: str) -> None:
+    store = Store.open(url)
+    with pytest.raises(RuntimeError), store.tx() as conn:
+        assert store.remember_nonce_in(conn, "app", "n1", 1000.0, WINDOW)
+        assert not store.remember_nonce_in(conn, "app", "n1", 1000.0, WINDOW)  # the same batch
+        raise RuntimeError("the batch failed")
+    tx = store.begin()
+    assert store.remember_nonce_in(tx.conn, "app", "n2", 1000.0, WINDOW, driver_cursor(tx.conn))
+    tx.rollback()
+    assert store.remember_nonce("app", "n1", 1001.0, WINDOW)
+    assert store.remember_nonce("app", "n2", 1001.0, WINDOW)
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(nonce_log)).scalar_one() == 2
+    store.close()
+
+
+def test_expired_sightings_leave_memory(url: str) -> None:
+    store = Store.open(url)
+    assert store.nonce_book is not None
+    for i in range(100):
+        assert store.remember_nonce("app", f"n{i}", 1000.0 + i, WINDOW)
+    assert len(store.nonce_book) == 100
+    assert store.remember_nonce("app", "late", 1000.0 + 2 * WINDOW + 200, WINDOW)
+    assert len(store.nonce_book) == 1
+    store.close()
