@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from simulator.config import DEFECTS, new_admin_token
-from simulator.store import Store
+from simulator.store import FileInUse, Store, claim_for_serving
 from simulator.tenants import Tenant, TenantRegistry, new_secret
 
 app = typer.Typer(help="The mock national platform.", no_args_is_help=True)
@@ -66,6 +66,15 @@ def serve(
 
     if workers > 1 and db.startswith("sqlite"):
         raise typer.BadParameter("--workers > 1 needs --db postgresql://… (SQLite has a single writer)")
+    try:
+        claim = claim_for_serving(db)  # held open until this process ends
+    except FileInUse:
+        typer.echo(
+            f"{db} is already being served by another jzgr sim serve: one server per SQLite file "
+            "(replays are decided in its memory); use another file, or PostgreSQL for several workers",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     _env(db, profile, async_delay, timestamp_window, nonce_window, diagnostics, defect or [])
     if not os.environ.get("JZGR_ADMIN_TOKEN"):  # one token for every worker process
         # not from simulator.admin: Starlette is not needed to serve open.api (cold start)
@@ -98,6 +107,8 @@ def serve(
         loop="auto",  # uvloop (a dependency) where it is installed: fewer instructions per request
         ws="none",  # open.api has no WebSockets; importing a WebSocket library costs start time
     )
+    if claim is not None:
+        claim.close()
 
 
 def _has_httptools() -> bool:

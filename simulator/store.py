@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import (
     JSON,
@@ -193,6 +193,31 @@ trainings = Table(
     Column("training_date", String(10), nullable=False),
     Column("body", JSON, nullable=False),
 )
+
+
+def claim_for_serving(url: str) -> IO[bytes] | None:
+    """Serving a SQLite file takes an exclusive lock beside it (``<file>.serving``), held until
+    the process ends: replays are decided in the serving process's memory (``nonce_book``), so a
+    second server on the same file would accept another's nonces. Raises ``FileInUse`` when
+    another process holds it; returns the open lock file (keep it open), or None where there is
+    nothing to claim (PostgreSQL, memory, no advisory locks)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks (Windows): the one-server rule is the user's
+        return None
+    handle = open(url.removeprefix("sqlite:///") + ".serving", "ab")  # held open: the lock lives as long as it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise FileInUse(url) from None
+    return handle
+
+
+class FileInUse(Exception):
+    """Another server is serving this SQLite file."""
 
 
 def engine_for(url: str) -> Engine:
