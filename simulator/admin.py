@@ -179,6 +179,8 @@ def build(platform: Platform, token: str) -> Starlette:
             for table in reversed(metadata.sorted_tables):
                 if table.name != "sequences":
                     conn.execute(table.delete())
+            if platform.store.nonce_book is not None:
+                platform.store.nonce_book.clear()
         platform.tenants._cache.clear()
         platform.writer.memo.clear()
         platform.faults.remove()

@@ -50,6 +50,14 @@ class NonceBook:
                     del self._seen[key]
         self._added = []
 
+    def clear(self) -> None:
+        """Forget the memory (the admin reset deletes the log); the log is read again at the next
+        use, so a reset that rolls back loses nothing."""
+        self._seen = {}
+        self._order.clear()
+        self._added = []
+        self._loaded = False
+
     def __len__(self) -> int:
         return len(self._seen)
 

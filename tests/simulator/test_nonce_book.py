@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from simulator.store import Store, driver_cursor, nonce_log
 
@@ -62,4 +62,21 @@ def test_expired_sightings_leave_memory(url: str) -> None:
     assert len(store.nonce_book) == 100
     assert store.remember_nonce("app", "late", 1000.0 + 2 * WINDOW + 200, WINDOW)
     assert len(store.nonce_book) == 1
+    store.close()
+
+
+def test_a_cleared_book_reads_the_log_again(url: str) -> None:
+    """The admin reset deletes the log and clears the book; a reset that rolls back loses nothing."""
+    store = Store.open(url)
+    assert store.nonce_book is not None
+    assert store.remember_nonce("app", "kept", 1000.0, WINDOW)
+    with pytest.raises(RuntimeError), store.tx() as conn:
+        conn.execute(delete(nonce_log))
+        store.nonce_book.clear()
+        raise RuntimeError("the reset failed")
+    assert not store.remember_nonce("app", "kept", 1001.0, WINDOW)
+    with store.tx() as conn:
+        conn.execute(delete(nonce_log))
+        store.nonce_book.clear()
+    assert store.remember_nonce("app", "kept", 1002.0, WINDOW)
     store.close()
