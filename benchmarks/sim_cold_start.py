@@ -10,7 +10,6 @@ the same start, up to the first answer and a clean shutdown, is repeatable.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import signal
 import statistics
@@ -19,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import callgrind
 import httpx
 from machine_speed import describe
 
@@ -47,15 +47,11 @@ def main() -> None:
     serve = [jzgr, "sim", "serve", "--port", str(args.port), "--db", db]
     if args.instructions:
         log = work / "valgrind.log"
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}", *serve]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([*callgrind.command(log), *serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         first_answer(args.port, poll=5)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=300)
-        found = re.search(r"Collected : (\d+)", log.read_text())
-        if found is None:
-            raise SystemExit(f"callgrind printed no total: {log}")
-        print(f"cold start to first answer and shutdown: {int(found.group(1)):,} instructions")
+        print(f"cold start to first answer and shutdown: {callgrind.total(log):,} instructions")
         return
     figures = []
     for _ in range(args.runs):

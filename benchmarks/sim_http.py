@@ -64,6 +64,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_command(port: int, db: str, *options: str) -> list[str]:
+    """``jzgr sim serve`` of this environment on ``port`` and ``db``, async results final at once."""
+    jzgr = str(Path(sys.executable).with_name("jzgr"))
+    return [jzgr, "sim", "serve", "--port", str(port), "--db", db, "--async-delay", "0", *options]
+
+
 def wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,25 +187,8 @@ def main() -> None:
     lua.write_text(LUA)
     port, mb_port, stub_port = free_port(), free_port(), free_port()
     creds_file = work / "creds.json"
-    jzgr = str(Path(sys.executable).with_name("jzgr"))
     sim = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            "0",
-            jzgr,
-            "sim",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            db,
-            "--seed-demo",
-            "--credentials-out",
-            str(creds_file),
-            "--async-delay",
-            "0",
-        ],
+        ["taskset", "-c", "0", *serve_command(port, db, "--seed-demo", "--credentials-out", str(creds_file))],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

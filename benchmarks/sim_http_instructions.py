@@ -22,8 +22,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import callgrind
 import httpx
-from sim_http import bodies, free_port, prepare, wait_port
+from sim_http import bodies, free_port, prepare, serve_command, wait_port
 
 
 async def post_all(port: int, lines: list[str], connections: int) -> int:
@@ -56,26 +57,9 @@ def count(db_file: Path, lines: list[str], connections: int, tag: str) -> int:
     for f in db_file.parent.glob(db_file.name + "*"):
         shutil.copy(f, work / f.name)
     port, log = free_port(), work / "valgrind.log"
-    jzgr = str(Path(sys.executable).with_name("jzgr"))
+    serve = serve_command(port, f"sqlite:///{work / db_file.name}")
     server = subprocess.Popen(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            f"--log-file={log}",
-            sys.executable,
-            jzgr,
-            "sim",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{work / db_file.name}",
-            "--async-delay",
-            "0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*callgrind.command(log), sys.executable, *serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_port(port, timeout=600)
@@ -87,10 +71,7 @@ def count(db_file: Path, lines: list[str], connections: int, tag: str) -> int:
     finally:
         server.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly; callgrind prints its total
         server.wait(timeout=600)
-    found = re.search(r"Collected : (\d+)", log.read_text())
-    if found is None:
-        raise SystemExit(f"callgrind printed no total: {log}")
-    return int(found.group(1))
+    return callgrind.total(log)
 
 
 def main() -> None:
@@ -99,16 +80,12 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=1000, help="requests in both runs (caches, serial block)")
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is needed (Debian package valgrind)")
     work = Path(tempfile.mkdtemp(prefix="jzgr-http-instructions-"))
     db_file, creds_file = work / "sim.db", work / "creds.json"
-    jzgr = str(Path(sys.executable).with_name("jzgr"))
     port = free_port()
     print("preparing a database: tenant, team, workers, entries…", flush=True)
-    serve = [jzgr, "sim", "serve", "--port", str(port), "--db", f"sqlite:///{db_file}"]
     setup = subprocess.Popen(
-        [*serve, "--seed-demo", "--credentials-out", str(creds_file)],
+        serve_command(port, f"sqlite:///{db_file}", "--seed-demo", "--credentials-out", str(creds_file)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -10,22 +10,22 @@ minutes (callgrind runs Python about fifty times slower).
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import callgrind
 
 HERE = Path(__file__).parent
 
 
 def instructions(requests: int, generate: int) -> int:
-    out = subprocess.run(
+    log = Path(tempfile.mkdtemp(prefix="jzgr-callgrind-")) / "valgrind.log"
+    subprocess.run(
         [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
+            *callgrind.command(log),
             sys.executable,
             str(HERE / "sim_asgi.py"),
             "--requests",
@@ -34,21 +34,15 @@ def instructions(requests: int, generate: int) -> int:
             str(generate),
         ],
         capture_output=True,
-        text=True,
         check=True,
-    ).stderr
-    found = re.search(r"Collected : (\d+)", out)
-    if found is None:
-        raise SystemExit(f"callgrind printed no total:\n{out[-2000:]}")
-    return int(found.group(1))
+    )
+    return callgrind.total(log)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2500)
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is needed (Debian package valgrind)")
     print(f"counting instructions: two runs under callgrind, {args.requests} requests apart…", flush=True)
     with ThreadPoolExecutor(2) as pool:  # the two runs are independent: one per core
         base, full = pool.map(instructions, (0, args.requests), (500 + args.requests,) * 2)

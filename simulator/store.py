@@ -56,7 +56,9 @@ nonces = Table(
     Column("appid", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),
     Column("seen_at", Float, nullable=False),
-    sqlite_with_rowid=False,  # one B-tree, not a table plus its key index: written on every request
+    # PostgreSQL's replay memory, shared by worker processes and written on every request; one
+    # B-tree rather than a table plus its key index where SQLite is asked to create it
+    sqlite_with_rowid=False,
 )
 # SQLite's replay memory (simulator.nonce_book): appended in time order, read back on first use
 nonce_log = Table(
@@ -91,7 +93,7 @@ jobs = Table(
     Column("result", Text),
     Column("created_at", Float, nullable=False),
     Column("ready_at", Float, nullable=False),
-    sqlite_with_rowid=False,  # as nonces
+    sqlite_with_rowid=False,  # one B-tree rather than a table plus its key index: written per upload
 )
 corps = Table(
     "corps",
@@ -434,7 +436,8 @@ ATTENDANCE_COLUMNS = (
     "body",
 )
 _INSERT_ATTENDANCE = {
-    dialect: f"INSERT INTO attendance ({', '.join(ATTENDANCE_COLUMNS)}) VALUES ({', '.join([p] * 11)}, {body})"
+    dialect: f"INSERT INTO attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
+    f"VALUES ({', '.join([p] * (len(ATTENDANCE_COLUMNS) - 1))}, {body})"  # the body last, JSON-cast
     for dialect, p, body in (("sqlite", "?", "?"), ("postgresql", "%s", "%s::json"))
 }
 
