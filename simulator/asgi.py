@@ -1,6 +1,7 @@
 """The mock platform over HTTP: a raw ASGI app (no framework on the hot path). ``POST /open.api``
 and ``/{slug}/open.api`` for every region of the registry, ``GET /healthz``. Bodies over the limit
-are refused before they are read whole; every answer is a platform envelope."""
+are refused before they are read whole; every answer is a platform envelope. Served by uvicorn
+as is, or by granian through ``simulator.rsgi``."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class SimulatorApp:
         # open.api, and importing them would count against the cold start.
         self._admin: Any = None
         self._console: Any = None
+        self._upkeep: Upkeep | None = None
 
     @property
     def admin(self) -> Any:
@@ -86,33 +88,51 @@ class SimulatorApp:
             await _respond(send, 405, _envelope(Code.BAD_PARAMETER, "请求参数无效:请使用POST提交表单!"))
             return
         body = await _read_body(scope, receive, self.platform.settings.max_body)
-        if body is None:
-            await _respond(send, 413, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体过大!"))
-            return
-        try:
-            pairs = decode_form(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            await _respond(send, 200, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体不是UTF-8编码的表单!"))
-            return
         client = (scope.get("client") or ("127.0.0.1", 0))[0]
-        fault = self._transport_fault(pairs)
+        if not self.platform.faults.rules:
+            status, out = await self.answer_open_api(body, client)
+            await _respond(send, status, out)
+            return
+        form = _form(body)
+        if not isinstance(form, list):
+            await _respond(send, *form)
+            return
+        fault = self._transport_fault(form)
         if fault is not None and fault.kind == "latency":
             await asyncio.sleep(self.platform.faults.delay_s(fault))
         elif fault is not None:
-            await self._fail(send, pairs, client, fault)
+            await self._fail(send, form, client, fault)
             return
-        answer = await self.platform.handle_async(pairs, client, fault=fault)
+        answer = await self.platform.handle_async(form, client, fault=fault)
         await _respond(send, 200, answer.body())
 
+    async def answer_open_api(self, body: bytes | None, client: str) -> tuple[int, bytes]:
+        """Status and body answering a POST to open.api when no transport fault is configured
+        (shared by every server: ``body`` is None when it was over the limit)."""
+        form = _form(body)
+        if not isinstance(form, list):
+            return form
+        answer = await self.platform.handle_async(form, client)
+        return 200, answer.body()
+
+    def start_upkeep(self) -> None:
+        if self._upkeep is None:
+            self._upkeep = Upkeep(self.platform.store, self.platform.settings, self.platform.clock)
+            self._upkeep.start()
+
+    def stop_upkeep(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.stop()
+            self._upkeep = None
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        upkeep = Upkeep(self.platform.store, self.platform.settings, self.platform.clock)
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                upkeep.start()
+                self.start_upkeep()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                upkeep.stop()
+                self.stop_upkeep()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -179,6 +199,16 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
             return b"".join(chunks)
 
 
+def _form(body: bytes | None) -> list[tuple[str, str]] | tuple[int, bytes]:
+    """The form's pairs, or the answer refusing the body (over the limit, not a UTF-8 form)."""
+    if body is None:
+        return 413, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体过大!")
+    try:
+        return decode_form(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return 200, _envelope(Code.BAD_PARAMETER, "请求参数无效:请求体不是UTF-8编码的表单!")
+
+
 def _envelope(code: Code, message: str) -> bytes:
     return Envelope.error(code, message).to_bytes()
 
@@ -223,10 +253,15 @@ def settings_from_env() -> Settings:
     )
 
 
-def create_app() -> SimulatorApp:
-    """Factory used by ``jzgr sim serve`` (one per worker process)."""
+def build_app() -> SimulatorApp:
+    """The app as configured by ``jzgr sim serve`` through the environment."""
     store = Store.open(os.environ.get("JZGR_SIM_DB", "sqlite:///jzgr-sim.db"))
-    app = SimulatorApp(Platform(store, settings_from_env()))
+    return SimulatorApp(Platform(store, settings_from_env()))
+
+
+def create_app() -> SimulatorApp:
+    """Factory for ``jzgr sim serve --server uvicorn`` (one per worker process)."""
+    app = build_app()
     # Here, not in the lifespan: this process only serves (tests serving from a thread inside
     # pytest keep the interpreter's defaults).
     tune_interpreter_for_serving()

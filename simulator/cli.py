@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,11 @@ app = typer.Typer(help="The mock national platform.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (appid + secret) of the mock platform.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 DEFAULT_DB = "sqlite:///jzgr-sim.db"
+
+
+class ServerChoice(enum.StrEnum):
+    granian = "granian"
+    uvicorn = "uvicorn"
 
 
 def _env(
@@ -60,10 +66,11 @@ def serve(
     nonce_window: Annotated[str, typer.Option(help="seconds a nonce is remembered, or off")] = "600",
     diagnostics: Annotated[bool, typer.Option(help="explain signature mismatches in -2 answers")] = True,
     defect: Annotated[list[str] | None, typer.Option(help="switch on a known platform bug (tests only)")] = None,
+    server: Annotated[
+        ServerChoice, typer.Option(help="HTTP server: granian (RSGI, the fast path) or uvicorn (ASGI)")
+    ] = ServerChoice.granian,
 ) -> None:
     """Serve open.api (and every region slug's /{slug}/open.api) on host:port."""
-    import uvicorn
-
     if workers > 1 and db.startswith("sqlite"):
         raise typer.BadParameter("--workers > 1 needs --db postgresql://… (SQLite has a single writer)")
     try:
@@ -94,6 +101,19 @@ def serve(
             credentials_out.write_text(creds, encoding="utf-8")
         typer.echo(creds, err=True)
         store.close()
+    if server is ServerChoice.granian:
+        from simulator import rsgi
+
+        rsgi.serve(host, port, workers)
+    else:
+        _serve_uvicorn(host, port, workers)
+    if claim is not None:
+        claim.close()
+
+
+def _serve_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         "simulator.asgi:create_app",
         factory=True,
@@ -107,8 +127,6 @@ def serve(
         loop="auto",  # uvloop (a dependency) where it is installed: fewer instructions per request
         ws="none",  # open.api has no WebSockets; importing a WebSocket library costs start time
     )
-    if claim is not None:
-        claim.close()
 
 
 def _has_httptools() -> bool:

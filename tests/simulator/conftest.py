@@ -63,7 +63,19 @@ def tenants(platform: Platform) -> list[Tenant]:
 
 @pytest.fixture
 def served(platform: Platform, tenants: list[Tenant]) -> Iterator[server.RunningServer]:
+    """Served as ``jzgr sim serve`` serves it (granian)."""
     running = server.start(platform)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=server.SERVER_KINDS)
+def served_by_each(
+    request: pytest.FixtureRequest, platform: Platform, tenants: list[Tenant]
+) -> Iterator[server.RunningServer]:
+    """Served by each HTTP server ``jzgr sim serve --server`` offers, for the tests that keep
+    them equal (an upload flow, oversize bodies, transport faults, the client's address)."""
+    running = server.start(platform, kind=request.param)
     yield running
     running.stop()
 

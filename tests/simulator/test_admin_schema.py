@@ -20,7 +20,7 @@ def test_admin_api_has_no_server_errors(served: RunningServer) -> None:
     base = served.url.removesuffix("/open.api") + "/admin/api"
     document = httpx.get(base + "/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)
-    token = served.server.config.app.admin_token
+    token = served.app.admin_token
     errors: list[str] = []
     operations = 0
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:

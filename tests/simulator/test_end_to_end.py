@@ -12,7 +12,7 @@ from simulator.server import RunningServer
 from simulator.tenants import Tenant
 
 
-def test_full_upload_flow_and_queries(served: RunningServer, tenants: list[Tenant]) -> None:
+def test_full_upload_flow_and_queries(served_by_each: RunningServer, tenants: list[Tenant]) -> None:
     tenant = tenants[0]
     site = dataset.generate(99, 5)
     project = site.projects[0]
@@ -20,7 +20,7 @@ def test_full_upload_flow_and_queries(served: RunningServer, tenants: list[Tenan
     code = tenant.projectCode
     employer = next(s for s in project.subcontractors if s["corpCode"] == team.payload["corpCode"])
     labour = {**employer, "projectCode": code}
-    with PlatformClient(served.url, tenant.appid, tenant.appsecret, poll=PollPolicy(first_delay=0.05)) as api:
+    with PlatformClient(served_by_each.url, tenant.appid, tenant.appsecret, poll=PollPolicy(first_delay=0.05)) as api:
         api.write("Corp.Upload", next(c for c in site.corps if c["corpCode"] == employer["corpCode"]))
         api.write("ProjectSubContractor.Add", labour)
         body = {**team.payload, "projectCode": code}

@@ -83,9 +83,9 @@ def test_deeply_nested_signed_data(platform: Platform, tenants: list[Tenant]) ->
     assert response.json()["message"] == "[data]格式不正确!"
 
 
-def test_ten_megabyte_body_is_refused_before_it_is_read(served: RunningServer) -> None:
+def test_ten_megabyte_body_is_refused_before_it_is_read(served_by_each: RunningServer) -> None:
     # Announce 10 MB, send 1 KB, and expect the answer without the server waiting for the rest.
-    port = served.port
+    port = served_by_each.port
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         head = (
             "POST /open.api HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -104,12 +104,12 @@ def test_ten_megabyte_body_is_refused_before_it_is_read(served: RunningServer) -
     assert text.startswith("HTTP/1.1 413") and '"code":-1' in text
 
 
-def test_chunked_oversize_body_is_cut_off(served: RunningServer) -> None:
+def test_chunked_oversize_body_is_cut_off(served_by_each: RunningServer) -> None:
     def chunks() -> Any:
         for _ in range(12):
             yield b"a" * (1024 * 1024)
 
-    response = httpx.post(served.url, content=chunks(), timeout=30)
+    response = httpx.post(served_by_each.url, content=chunks(), timeout=30)
     assert response.status_code == 413 and response.json()["code"] == -1
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 def _admin(served: RunningServer, token: str | None = None) -> httpx.Client:
     base = served.url.removesuffix("/open.api") + "/admin/api"
-    app = served.server.config.app
+    app = served.app
     token = app.admin_token if token is None else token
     # An empty token means "no Authorization header at all" (httpx refuses a bare "Bearer ").
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -137,13 +137,13 @@ def _reaction(entries: list[dict[str, Any]], kind: str) -> tuple[dict[str, Any],
 
 @pytest.mark.parametrize(("kind", "extra"), [("http_error", {"status": 502}), ("maintenance", {}), ("reset", {})])
 def test_transport_faults_are_seen_and_retried(
-    served: RunningServer, tenants: list[Tenant], kind: str, extra: dict[str, Any]
+    served_by_each: RunningServer, tenants: list[Tenant], kind: str, extra: dict[str, Any]
 ) -> None:
     t = tenants[0]
-    _fault(served, kind=kind, appid=t.appid, method="Team.Query", count=2, **extra)
-    with _client(served, t) as api:
+    _fault(served_by_each, kind=kind, appid=t.appid, method="Team.Query", count=2, **extra)
+    with _client(served_by_each, t) as api:
         assert api.call("Team.Query", {**QUERY, "projectCode": t.projectCode}).ok  # after two faulted attempts
-    entries = _log(served, t.appid)
+    entries = _log(served_by_each, t.appid)
     faulted, after = _reaction(entries, kind)
     assert faulted["http_status"] == {"http_error": 502, "maintenance": 503, "reset": 0}[kind]
     assert after["method"] == "Team.Query" and after["form"]["nonce"] != faulted["form"]["nonce"]  # re-signed retry
@@ -160,12 +160,12 @@ def test_transport_fault_without_retries_surfaces_as_transport_failed(
     assert isinstance(info.value.last, TransportFailed) and "HTTP 500" in str(info.value.last)
 
 
-def test_read_timeout_fault(served: RunningServer, tenants: list[Tenant]) -> None:
+def test_read_timeout_fault(served_by_each: RunningServer, tenants: list[Tenant]) -> None:
     t = tenants[0]
-    _fault(served, kind="timeout", appid=t.appid, timeout_s=3, count=1)
-    with _client(served, t, timeout=0.5) as api:
+    _fault(served_by_each, kind="timeout", appid=t.appid, timeout_s=3, count=1)
+    with _client(served_by_each, t, timeout=0.5) as api:
         assert api.call("Team.Query", {**QUERY, "projectCode": t.projectCode}).ok  # timed out once, then retried
-    faulted, after = _reaction(_log(served, t.appid), "timeout")
+    faulted, after = _reaction(_log(served_by_each, t.appid), "timeout")
     assert faulted["duration_ms"] >= 0 and after["code"] == 0
 
 

@@ -1,0 +1,96 @@
+"""What every HTTP server of ``jzgr sim serve`` must do alike (granian through ``simulator.rsgi``,
+uvicorn through the ASGI app): the peer's address reaches the IP allow-list, wrong paths and verbs
+get envelopes, a request announcing a short body is not cut, the admin API and the console work
+through granian's bridge, and an admin call sees the same platform as open.api."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from simulator.platform import Platform
+from simulator.rsgi import host_of
+from simulator.server import RunningServer
+from simulator.tenants import Tenant
+from standard import envelope
+
+SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+QUERY = {"pageIndex": 0, "pageSize": 10}
+
+
+def _form(t: Tenant) -> dict[str, str]:
+    return envelope.build_request(
+        "Team.Query", {**QUERY, "projectCode": t.projectCode}, appid=t.appid, secret=t.appsecret
+    )
+
+
+@SQLITE
+def test_the_peer_address_reaches_the_ip_allow_list(
+    served_by_each: RunningServer, platform: Platform, tenants: list[Tenant]
+) -> None:
+    t = tenants[0]
+    assert httpx.post(served_by_each.url, data=_form(t)).json()["code"] == 0
+    t.ip_allow = ["10.1.2.3"]
+    platform.tenants.put(t)
+    refused = httpx.post(served_by_each.url, data=_form(t)).json()
+    assert (refused["code"], refused["message"]) == (-4, "IP校验错误:127.0.0.1不在白名单中!")
+    t.ip_allow = ["127.0.0.1"]
+    platform.tenants.put(t)
+    assert httpx.post(served_by_each.url, data=_form(t)).json()["code"] == 0
+
+
+@SQLITE
+def test_wrong_path_and_verb_are_envelopes(served_by_each: RunningServer) -> None:
+    base = served_by_each.url.removesuffix("/open.api")
+    missing = httpx.post(base + "/nope.api", data={"appid": "x"})
+    assert missing.status_code == 404 and missing.json()["message"] == "请求参数无效:接口地址/nope.api不存在!"
+    wrong = httpx.put(served_by_each.url, content=b"appid=x")
+    assert wrong.status_code == 405 and wrong.json()["code"] == -1
+    region = httpx.post(base + "/sddzsdzs/open.api", data={"appid": "x"})
+    assert region.status_code == 200 and region.json()["message"] == "请求参数无效:method不能为空!"
+
+
+@SQLITE
+def test_a_body_sent_in_pieces_is_read_whole(served_by_each: RunningServer, tenants: list[Tenant]) -> None:
+    """Content-Length announced, the body trickling in over several segments."""
+    body = urlencode(_form(tenants[0])).encode()
+    head = (
+        "POST /open.api HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", served_by_each.port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        for i in range(0, len(body), 97):
+            sock.sendall(body[i : i + 97])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200") and b'"code":0' in reply
+
+
+@SQLITE
+def test_healthz_admin_and_console_share_the_platform(served_by_each: RunningServer, tenants: list[Tenant]) -> None:
+    base = served_by_each.url.removesuffix("/open.api")
+    assert httpx.post(served_by_each.url, data=_form(tenants[0])).json()["code"] == 0
+    assert httpx.get(base + "/healthz").json()["status"] == "ok"
+    token = served_by_each.app.admin_token
+    traffic = httpx.get(
+        base + "/admin/api/traffic", params={"appid": tenants[0].appid}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert traffic.status_code == 200
+    entries: list[dict[str, Any]] = traffic.json()
+    assert [e["method"] for e in entries] == ["Team.Query"] and entries[0]["client_ip"] == "127.0.0.1"
+    page = httpx.get(base + "/sddzsdzs/")
+    assert page.status_code == 200 and "德州市" in page.text
+
+
+@pytest.mark.parametrize(
+    ("client", "host"),
+    [("127.0.0.1:50312", "127.0.0.1"), ("[::1]:50312", "::1"), ("10.0.0.7", "10.0.0.7")],
+)
+def test_host_of_rsgi_client(client: str, host: str) -> None:
+    assert host_of(client) == host
