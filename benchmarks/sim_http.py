@@ -158,6 +158,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pid: int) -> int:
+    """Context switches of all the process's threads so far (voluntary and not, from /proc)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        for line in status.read_text().splitlines():
+            if line.endswith("ctxt_switches:") or "ctxt_switches:" in line:
+                total += int(line.split()[1])
+    return total
+
+
 def settle(pids: list[int], limit: float = 15.0) -> float:
     """Wait until the servers on the measured core are idle (under 3 % CPU over 0.5 s: SQLite's
     checkpoint after a write burst, V8's compiler after a warm-up), so that neither peer's run
@@ -178,6 +188,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--db", default=None)
     ap.add_argument("--py-spy", default=None, help="record the server's stacks (collapsed) during the first run")
+    ap.add_argument("--perf", default=None, help="record the server with perf (cpu-clock) during the first run")
     ap.add_argument("--only", type=int, default=None, help="only the N-record scenario")
     args = ap.parse_args()
     wrk, mb = ensure_tools()
@@ -257,14 +268,22 @@ def main() -> None:
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
+                if args.perf and r == 0:
+                    record = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g", "-o", args.perf]
+                    spy = subprocess.Popen(
+                        [*record, "--pid", str(sim.pid), "--", "sleep", str(args.seconds)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                 settle(servers)
-                cpu_before = cpu_seconds(sim.pid)
+                cpu_before, switches_before = cpu_seconds(sim.pid), context_switches(sim.pid)
                 rate, bad = run_wrk(wrk, url, body_file, lua, args.seconds, args.connections)
                 busy = (cpu_seconds(sim.pid) - cpu_before) / args.seconds
+                switches = (context_switches(sim.pid) - switches_before) / max(rate * args.seconds, 1)
                 if spy is not None:
                     spy.wait(timeout=30)
                 health = httpx.get(url.replace("/open.api", "/healthz")).json()
-                print(f"  server: {health}, CPU {busy:.0%} of one core", flush=True)
+                print(f"  server: {health}, CPU {busy:.0%} of one core, {switches:.2f} context switches per request")
                 with engine.connect() as c:
                     stored = c.execute(select(func.count()).select_from(attendance)).scalar_one() - before
                 rates.append(stored / size / args.seconds if size > 1 else rate)

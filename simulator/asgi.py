@@ -232,10 +232,20 @@ def tune_interpreter_for_serving() -> None:
     collector: at its defaults it walked the startup objects (models, tables, code tables) and
     the inspection log's ten thousand entries in every full collection, about a quarter of the
     CPU of an attendance upload. Startup objects are frozen out of its way (they live as long as
-    the process) and collections come ten times less often; requests make little cyclic garbage."""
+    the process) and collections come ten times less often; requests make little cyclic garbage.
+
+    And the scheduler: under load the server's threads (the event loop, granian's I/O thread, the
+    commit thread) take turns on one core. As batch threads (inherited by the threads started
+    later) a woken thread waits for the running one to block instead of preempting it, so work
+    changes hands in batches: 2.8 → 0.4 context switches per upload. Linux only; no privilege."""
     sys.setswitchinterval(COMMIT_HANDOFF_S)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    if hasattr(os, "SCHED_BATCH"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        except OSError:  # a sandbox may refuse it; the server works the same, a little slower
+            pass
 
 
 def settings_from_env() -> Settings:

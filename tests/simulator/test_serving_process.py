@@ -20,8 +20,13 @@ PROBE = """
 import gc, json, sys
 from simulator.asgi import create_app
 create_app()
+import os, threading
+later = {}
+t = threading.Thread(target=lambda: later.update(policy=os.sched_getscheduler(0)))
+t.start(); t.join()
 print(json.dumps({"thresholds": gc.get_threshold(), "frozen": gc.get_freeze_count(),
-                  "switch": sys.getswitchinterval()}))
+                  "switch": sys.getswitchinterval(), "policy": os.sched_getscheduler(0),
+                  "thread_policy": later["policy"]}))
 """
 
 
@@ -32,10 +37,13 @@ def test_a_serving_worker_freezes_startup_objects_and_collects_less_often(tmp_pa
     assert tuple(seen["thresholds"]) == GC_THRESHOLDS
     assert seen["frozen"] > 10_000  # the models, tables and code tables loaded at startup
     assert abs(seen["switch"] - COMMIT_HANDOFF_S) < 1e-9
+    # batch scheduling, inherited by threads started afterwards (granian's, the commit thread)
+    assert seen["policy"] == seen["thread_policy"] == os.SCHED_BATCH
 
 
 def test_serving_from_a_thread_leaves_the_test_process_alone(served: object) -> None:
     assert gc.get_threshold() != GC_THRESHOLDS
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
 
 def _serve(db: str, port: int) -> subprocess.Popen[str]:
