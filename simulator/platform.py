@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import select
@@ -123,7 +124,7 @@ class Platform:
             code=answer.envelope.code,
             message=answer.envelope.message,
             check_id=answer.check_id,
-            verdicts=answer.verdicts,
+            verdicts=tuple(chain.from_iterable(answer.verdicts)),
             # masked when read (Entry.to_json): masking is paid per look, not per request
             form=form if small else {**form, "data": form["data"][:KEEP_CHARS]},
             data=answer.data if small else clip_strings(answer.data),
