@@ -12,14 +12,13 @@ from standard.envelope import BEIJING
 
 class Clock:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._anchor_real = time.time()
-        self._anchor_sim = self._anchor_real
-        self._speed = 1.0
+        self._lock = threading.Lock()  # serialises changes; readers take the anchor tuple whole
+        real = time.time()
+        self._anchor: tuple[float, float, float] = (real, real, 1.0)  # real, simulated, speed
 
     def timestamp(self) -> float:
-        with self._lock:
-            return self._anchor_sim + (time.time() - self._anchor_real) * self._speed
+        real, simulated, speed = self._anchor  # one read: a change replaces the tuple whole
+        return simulated + (time.time() - real) * speed
 
     def now(self) -> datetime:
         """Aware Beijing time."""
@@ -27,18 +26,14 @@ class Clock:
 
     def set(self, moment: datetime, speed: float | None = None) -> None:
         with self._lock:
-            self._anchor_real = time.time()
-            self._anchor_sim = moment.timestamp()
-            if speed is not None:
-                self._speed = speed
+            self._anchor = (time.time(), moment.timestamp(), self._anchor[2] if speed is None else speed)
 
     def advance(self, seconds: float) -> None:
         self.set(self.now() + timedelta(seconds=seconds))
 
     @property
     def speed(self) -> float:
-        with self._lock:
-            return self._speed
+        return self._anchor[2]
 
     def set_speed(self, speed: float) -> None:
         self.set(self.now(), speed)
@@ -48,5 +43,5 @@ class Clock:
 
     def reset(self) -> None:
         with self._lock:
-            self._anchor_real = self._anchor_sim = time.time()
-            self._speed = 1.0
+            real = time.time()
+            self._anchor = (real, real, 1.0)

@@ -20,7 +20,7 @@ from simulator.faults import Fault, Faults
 from simulator.form import first_values
 from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
-from simulator.traffic import TrafficLog
+from simulator.traffic import Entry, TrafficLog
 from standard import errors, methods, payload
 from standard.envelope import BEIJING, Code, Envelope
 from standard.models.base import WireModel
@@ -116,23 +116,25 @@ class Platform:
         method = form.get("method", "")
         fault = fault or answer.fault
         small = len(form.get("data", "")) <= KEEP_CHARS
-        self.traffic.add(
-            at_s=self.clock.timestamp(),
-            client_ip=client_ip,
-            appid=form.get("appid", ""),
-            method=method,
-            code=answer.envelope.code,
-            message=answer.envelope.message,
-            check_id=answer.check_id,
-            verdicts=tuple(chain.from_iterable(answer.verdicts)),
+        entry = Entry(  # positional: built for every request
+            0,
+            self.clock.timestamp(),
+            client_ip,
+            form.get("appid", ""),
+            method,
+            answer.envelope.code,
+            answer.envelope.message,
+            answer.check_id,
+            tuple(chain.from_iterable(answer.verdicts)),
             # masked when read (Entry.to_json): masking is paid per look, not per request
-            form=form if small else {**form, "data": form["data"][:KEEP_CHARS]},
-            data=answer.data if small else clip_strings(answer.data),
-            duration_ms=seconds * 1000,
-            http_status=http_status,
-            fault=fault.to_json() if fault else None,
-            serial=answer.serial,
+            form if small else {**form, "data": form["data"][:KEEP_CHARS]},
+            answer.data if small else clip_strings(answer.data),
+            seconds * 1000,
+            http_status,
+            fault.to_json() if fault else None,
+            answer.serial,
         )
+        self.traffic.add(entry)
 
     def _handle(self, form: dict[str, str], pairs: list[tuple[str, str]], client_ip: str) -> Answer:
         step = self._accept(form, pairs, client_ip)

@@ -102,9 +102,10 @@ class TrafficLog:
     def __post_init__(self) -> None:
         self._entries = deque(maxlen=self.retention)
 
-    def add(self, **fields: Any) -> Entry:
+    def add(self, entry: Entry) -> Entry:
+        """Number ``entry`` and keep it (the oldest goes when the log is full)."""
         with self._lock:
-            entry = Entry(id=next(self._ids), **fields)
+            entry.id = next(self._ids)
             self._entries.append(entry)
         return entry
 
