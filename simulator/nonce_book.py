@@ -32,9 +32,13 @@ class NonceBook:
         self._added: list[tuple[str, float]] = []  # this transaction's, undone on rollback
         self._loaded = False
 
-    def remember(self, cursor: Any, appid: str, nonce: str, now: float, window: float) -> bool:
+    def remember(
+        self, cursor: Any, appid: str, nonce: str, now: float, window: float, log: list[Any] | None = None
+    ) -> bool:
         """True when the nonce is new for ``appid`` (or last seen outside the window), and then
-        logged in the caller's transaction. The caller holds the store's write lock."""
+        logged in the caller's transaction: at once, or appended to ``log`` for the caller to
+        insert with the batch's other rows (``LOG_INSERT``) before it commits. The caller holds
+        the store's write lock."""
         if not self._loaded:
             self._load(cursor)
         key = appid + SEPARATOR + nonce
@@ -45,7 +49,10 @@ class NonceBook:
         self._times.append(now)
         self._keys.append(key)
         self._added.append((key, now))
-        cursor.execute(LOG_INSERT, (appid, nonce, now))
+        if log is None:
+            cursor.execute(LOG_INSERT, (appid, nonce, now))
+        else:
+            log.append((appid, nonce, now))
         self._forget(now - window - PRUNE_MARGIN_S)
         return True
 

@@ -382,16 +382,25 @@ class Store:
             return self.remember_nonce_in(conn, appid, nonce, now, window)
 
     def remember_nonce_in(
-        self, conn: Connection, appid: str, nonce: str, now: float, window: float, cursor: Any = None
+        self,
+        conn: Connection,
+        appid: str,
+        nonce: str,
+        now: float,
+        window: float,
+        cursor: Any = None,
+        log: list[Any] | None = None,
     ) -> bool:
         """The same inside a caller's transaction (a write pays one commit, not two). SQLite: the
         nonce book (in memory, logged append-only). PostgreSQL, shared by worker processes: one
         upsert, inserted or re-accepted once the old sighting left the window; RETURNING says
         which (psycopg reports rowcount -1 here); raw SQL because building the statement through
-        SQLAlchemy cost ten times its execution on the request path."""
+        SQLAlchemy cost ten times its execution on the request path. ``log``: on SQLite, the
+        book's log rows are appended there for the caller to insert (``nonce_book.LOG_INSERT``)
+        before committing."""
         cur = cursor or driver_cursor(conn)
         if self.nonce_book is not None:
-            return self.nonce_book.remember(cur, appid, nonce, now, window)
+            return self.nonce_book.remember(cur, appid, nonce, now, window, log)
         cur.execute(self.upsert_nonce_sql, (appid, nonce, now, now - window))
         return cur.fetchone() is not None
 

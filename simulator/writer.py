@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from simulator import rules
+from simulator import nonce_book, rules
 from simulator.checks import REPLAYED, Request
 from simulator.config import Settings
 from simulator.faults import Fault
@@ -55,15 +55,20 @@ class Written:
 
 @dataclass
 class Deferred:
-    """The attendance rows and job rows of a batch's writes, inserted together when the batch's
-    statements are done: one ``executemany`` per table instead of two statements per write."""
+    """The attendance rows, job rows and (SQLite) nonce-log rows of a batch's writes, inserted
+    together when the batch's statements are done: one ``executemany`` per table instead of
+    three statements per write."""
 
     insert_job: str
     cursor: Any
     attendance: list[tuple[Any, ...]] = field(default_factory=list)
     jobs: list[tuple[Any, ...]] = field(default_factory=list)
+    nonces: list[tuple[Any, ...]] = field(default_factory=list)
 
     def flush(self, conn: Connection) -> None:
+        if self.nonces:
+            self.cursor.executemany(nonce_book.LOG_INSERT, self.nonces)
+            self.nonces = []
         if self.attendance:
             insert_attendance(conn, self.attendance, self.cursor)
             self.attendance = []
@@ -170,7 +175,7 @@ class Writer:
         assert req.tenant is not None
         cur = later.cursor
         if req.nonce_window is not None and not self.store.remember_nonce_in(
-            conn, req.tenant.appid, req.form["nonce"], req.ts, req.nonce_window, cur
+            conn, req.tenant.appid, req.form["nonce"], req.ts, req.nonce_window, cur, later.nonces
         ):
             return Written(-1)
         sequence = self.serials.take(conn)

@@ -16,7 +16,7 @@ from platform_client import PlatformClient
 from simulator.checks import REPLAYED
 from simulator.platform import Answer, Platform
 from simulator.server import RunningServer
-from simulator.store import attendance, jobs
+from simulator.store import Store, attendance, jobs
 from simulator.tenants import Tenant
 from standard import envelope, payload
 from standard.models.attendance import WorkerAttendanceAdd
@@ -52,7 +52,7 @@ def _team(t: Tenant, name: str) -> dict[str, str]:
 
 
 def test_a_mixed_batch_commits_once_and_stores_every_acknowledged_record(
-    platform: Platform, tenants: list[Tenant], served: RunningServer
+    platform: Platform, tenants: list[Tenant], served: RunningServer, db_url: str
 ) -> None:
     t = tenants[0]
     sys_no, ids = _site(served, t)
@@ -85,3 +85,12 @@ def test_a_mixed_batch_commits_once_and_stores_every_acknowledged_record(
         statuses = dict(conn.execute(select(jobs.c.serial, jobs.c.status).where(jobs.c.serial.in_(uploads))).all())  # type: ignore[arg-type]
     assert stored == {s: 1 for s in uploads}
     assert statuses == {s: 20 for s in uploads}
+
+    # The batch's nonces were stored with it (SQLite: the nonce log, inserted at the batch's end):
+    # a restarted server refuses each of them.
+    again = Store.open(db_url)
+    try:
+        for form in [*first, *teams, *then]:
+            assert not again.remember_nonce(t.appid, form["nonce"], platform.clock.timestamp(), 600.0)
+    finally:
+        again.close()
