@@ -88,6 +88,8 @@ def serve(
         os.environ["JZGR_ADMIN_TOKEN"] = new_admin_token()
         typer.echo(f"admin API: http://{host}:{port}/admin/api  token: {os.environ['JZGR_ADMIN_TOKEN']}", err=True)
     url = f"http://{host}:{port}/open.api"
+    if workers > 1:  # the schema made once here: workers creating it at the same time collide
+        Store.open(db).close()
     if seed_demo_data or credentials_out:
         # Imported here: the fake-data generator is not needed to serve (cold start).
         from simulator.platform import Platform

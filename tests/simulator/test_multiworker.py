@@ -137,3 +137,26 @@ def test_rate_limit_is_counted_across_workers(two_workers: Any, pg_database: str
     ]
     codes = [a["code"] for a in _post_many(url, forms)]
     assert codes.count(0) == 20 and codes.count(-5) == 10
+
+
+def test_workers_start_on_an_empty_database(empty_pg_database: str) -> None:
+    """No schema yet and no seeding: the server makes the schema before its workers start (two
+    workers creating it at once collided, and the server exited)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        _jzgr("sim", "serve", "--port", str(port), "--db", empty_pg_database, "--workers", "2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and len(pids) < 2 and proc.poll() is None:
+            try:
+                pids.add(httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).json()["pid"])
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert len(pids) == 2, f"exit status {proc.poll()}, workers seen {pids}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
