@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from simulator.config import DEFECTS, new_admin_token
 from simulator.store import FileInUse, Store, claim_for_serving
@@ -103,6 +104,8 @@ def serve(
             credentials_out.write_text(creds, encoding="utf-8")
         typer.echo(creds, err=True)
         store.close()
+    shown = make_url(db).render_as_string(hide_password=True)
+    typer.echo(f"open.api: {url} ({server.value}, {workers} worker{'s' if workers > 1 else ''}, {shown})", err=True)
     if server is ServerChoice.granian:
         from simulator import rsgi
 

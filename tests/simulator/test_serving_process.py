@@ -81,3 +81,17 @@ def test_a_second_server_on_the_same_sqlite_file_is_refused_until_the_first_is_g
     finally:
         third.terminate()
         third.wait(timeout=30)
+
+
+def test_the_server_says_where_it_serves_without_the_database_password(empty_pg_database: str) -> None:
+    db = empty_pg_database.replace("postgresql://postgres@", "postgresql://postgres:hunter2@")  # trust auth
+    port = free_port()
+    proc = _serve(db, port)
+    try:
+        assert _answers(port)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    line = next(x for x in err.splitlines() if x.startswith("open.api:"))
+    assert line.startswith(f"open.api: http://127.0.0.1:{port}/open.api (granian, 1 worker, postgresql://postgres:***@")
+    assert "hunter2" not in err
