@@ -89,20 +89,19 @@ def serve(
         os.environ["JZGR_ADMIN_TOKEN"] = new_admin_token()
         typer.echo(f"admin API: http://{host}:{port}/admin/api  token: {os.environ['JZGR_ADMIN_TOKEN']}", err=True)
     url = f"http://{host}:{port}/open.api"
-    if workers > 1:  # the schema made once here: workers creating it at the same time collide
-        Store.open(db).close()
-    if seed_demo_data or credentials_out:
-        # Imported here: the fake-data generator is not needed to serve (cold start).
-        from simulator.platform import Platform
-        from simulator.seed import credentials, seed_demo
-
+    if workers > 1 or seed_demo_data or credentials_out:
+        # Opening the store makes the schema, here once: workers creating it at once collide.
         store = Store.open(db)
-        platform = Platform(store)
-        tenants = seed_demo(platform) if seed_demo_data else TenantRegistry(store).all()
-        creds = json.dumps(credentials(url, tenants), ensure_ascii=False, indent=1)
-        if credentials_out:
-            credentials_out.write_text(creds, encoding="utf-8")
-        typer.echo(creds, err=True)
+        if seed_demo_data or credentials_out:
+            # Imported here: the fake-data generator is not needed to serve (cold start).
+            from simulator.platform import Platform
+            from simulator.seed import credentials, seed_demo
+
+            tenants = seed_demo(Platform(store)) if seed_demo_data else TenantRegistry(store).all()
+            creds = json.dumps(credentials(url, tenants), ensure_ascii=False, indent=1)
+            if credentials_out:
+                credentials_out.write_text(creds, encoding="utf-8")
+            typer.echo(creds, err=True)
         store.close()
     shown = make_url(db).render_as_string(hide_password=True)
     typer.echo(f"open.api: {url} ({server.value}, {workers} worker{'s' if workers > 1 else ''}, {shown})", err=True)

@@ -20,7 +20,7 @@ from typing import Any
 SEPARATOR = "\x00"  # in neither an appid nor a nonce (printable ASCII, ENV-03)
 LOG_INSERT = "INSERT INTO nonce_log (appid, nonce, seen_at) VALUES (?, ?, ?)"
 LOG_READ = "SELECT appid, nonce, seen_at FROM nonce_log ORDER BY seen_at"
-PRUNE_MARGIN_S = 60.0  # kept past the window, as upkeep keeps the log's rows
+PRUNE_MARGIN_S = 60.0  # sightings kept past the window, here and by upkeep in the tables
 
 
 class NonceBook:

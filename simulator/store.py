@@ -325,23 +325,15 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One transaction; SQLite writers are serialised in-process (its single-writer model)."""
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock:
-            try:
-                with self.engine.begin() as conn:
-                    yield conn
-            except BaseException:
-                self._settle(False)
-                raise
-            self._settle(True)
-
-    def _settle(self, committed: bool) -> None:
-        if self.nonce_book is not None:
-            self.nonce_book.settle(committed)
+        """One transaction; SQLite writers are serialised in-process (its single-writer model).
+        Ended by ``Transaction`` as every write transaction is (the lock, the nonce book)."""
+        tx = self.begin()
+        try:
+            yield tx.conn
+        except BaseException:
+            tx.rollback()
+            raise
+        tx.commit()
 
     def begin(self) -> Transaction:
         """A transaction to be finished later, possibly by another thread: group commit runs the

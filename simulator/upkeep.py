@@ -12,6 +12,7 @@ from sqlalchemy import delete, text
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.nonce_book import PRUNE_MARGIN_S
 from simulator.store import Store, nonce_log, nonces, rate_hits
 
 log = logging.getLogger("jzgr.simulator")
@@ -45,8 +46,9 @@ class Upkeep:
         # anyway, and rate windows are minutes.
         with self.store.tx() as conn:
             if window is not None:
-                conn.execute(delete(nonces).where(nonces.c.seen_at < now - window - 60))
-                conn.execute(delete(nonce_log).where(nonce_log.c.seen_at < now - window - 60))
+                cutoff = now - window - PRUNE_MARGIN_S
+                conn.execute(delete(nonces).where(nonces.c.seen_at < cutoff))
+                conn.execute(delete(nonce_log).where(nonce_log.c.seen_at < cutoff))
             conn.execute(delete(rate_hits).where(rate_hits.c.window < int(now // 60) - 1))
         if self.store.engine.dialect.name == "sqlite":
             with self.store.engine.connect() as conn:
