@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from jzgr import __version__
+from standard import terminal
 
 _root = typer.Typer(
     help="Conformance harness for the national construction-worker platform (open.api).",
@@ -42,11 +44,72 @@ def mount(*names: str) -> typer.Typer:
     return _root
 
 
-def main() -> None:
-    """Console entry point: mount only the group being run (all of them for help)."""
-    words = [w for w in sys.argv[1:] if not w.startswith("-")]
+# click's error classes, wherever this typer keeps click (vendored since typer 0.29)
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_debug = False  # set by ``--debug``: let exceptions through with their traceback
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"jzgr {__version__}")
+        raise typer.Exit(0)
+
+
+@_root.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="JZGR_DEBUG", help="show the traceback of an error instead of one line")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Conformance harness for the national construction-worker platform (open.api).
+
+    Exit codes: 0 done (conformant), 1 not conformant, 2 bad usage or input, 3 environment
+    (port in use, service unreachable), 4 a bug in jzgr."""
+    global _debug
+    _debug = debug
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: mount only the group being run (all of them for help), run it, and
+    turn every failure into one line and its exit code (standard.terminal)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    words = [w for w in args if not w.startswith("-")]
     mount(*([words[0]] if words and words[0] in GROUPS else []))
-    _root()
+    command = typer.main.get_command(_root)
+    try:
+        code = command.main(args, prog_name="jzgr", standalone_mode=False)
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(terminal.BAD_INPUT) from None
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        print(f"error: {exc.format_message()}{where}", file=sys.stderr)  # type: ignore[attr-defined]
+        raise SystemExit(terminal.BAD_INPUT) from None
+    except _ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+        raise SystemExit(terminal.BAD_INPUT) from None
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except terminal.Problem as problem:
+        if _debug:
+            raise
+        terminal.fail(problem)
+    except Exception as exc:
+        if _debug:
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}: {exc}); `jzgr --debug …` shows where — please report it",
+            file=sys.stderr,
+        )
+        raise SystemExit(terminal.INTERNAL) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 @_root.command()
@@ -63,7 +126,7 @@ def demo(
 
 @_root.command()
 def version() -> None:
-    """Print the tool version."""
+    """Print the tool version (also `jzgr --version`)."""
     typer.echo(__version__)
 
 
