@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -35,6 +35,7 @@ from fixtures.fake import dataset, payloads
 from platform_client import PlatformClient
 from simulator.store import attendance
 from standard import envelope, payload
+from standard.envelope import today_beijing
 from standard.models.attendance import WorkerAttendanceAdd
 
 CACHE = Path.home() / ".cache" / "jzgr-bench"
@@ -111,13 +112,13 @@ def prepare(url: str, creds: dict[str, str]) -> tuple[int, list[str]]:
         for w in team.workers:
             w.team_sys_no = sys_no
         api.upload("ProjectWorker.Add", payloads.team_workers(team, project))
-        api.write("WorkerEntryExit.Add", payloads.entry(team, project, date.today() - timedelta(days=30)))
+        api.write("WorkerEntryExit.Add", payloads.entry(team, project, today_beijing() - timedelta(days=30)))
     return sys_no, [w.id_number for w in team.workers]
 
 
 def bodies(path: Path, creds: dict[str, str], sys_no: int, ids: list[str], n: int, size: int, day: int) -> None:
     """``n`` signed forms, each with its own nonce and clock-in times (none is a replay)."""
-    start = datetime.combine(date.today() - timedelta(days=day), datetime.min.time())
+    start = datetime.combine(today_beijing() - timedelta(days=day), datetime.min.time())
     secret, appid, code = creds["appsecret"], creds["appid"], creds["projectCode"]
     with path.open("w") as out:
         for i in range(n):

@@ -10,7 +10,7 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from simulator.platform import Platform
 from simulator.seed import seed_demo
 from simulator.store import Store, teams
 from standard import envelope, methods, payload
+from standard.envelope import today_beijing
 from standard.models.attendance import WorkerAttendanceAdd
 
 
@@ -47,7 +48,7 @@ def prepare(platform: Platform) -> tuple[dict[str, object], str, str, int, list[
     for batch in [payloads.team_workers(team, project)]:
         for i in range(0, len(batch["workerList"]), 5):
             call("ProjectWorker.Add", {**batch, "workerList": batch["workerList"][i : i + 5]})
-    call("WorkerEntryExit.Add", payloads.entry(team, project, date.today() - timedelta(days=30)))
+    call("WorkerEntryExit.Add", payloads.entry(team, project, today_beijing() - timedelta(days=30)))
     return {}, tenant.appid, tenant.appsecret, sys_no, [w.id_number for w in team.workers]
 
 
@@ -55,7 +56,7 @@ Form = list[tuple[str, str]]
 
 
 def forms(appid: str, secret: str, code: str, sys_no: int, ids: list[str], n: int, size: int) -> list[Form]:
-    start = datetime.combine(date.today() - timedelta(days=1), datetime.min.time())
+    start = datetime.combine(today_beijing() - timedelta(days=1), datetime.min.time())
     out = []
     for i in range(n):
         records = [

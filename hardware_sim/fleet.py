@@ -22,7 +22,6 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -375,7 +374,7 @@ class Fleet:
         else:
             assert spec.generate is not None
             g = spec.generate
-            data = dataset.generate(g.seed, g.workers, today=g.today or date.today(), project_count=g.project_count)
+            data = dataset.generate(g.seed, g.workers, today=g.today, project_count=g.project_count)
         workers = data.workers
         code = spec.project_code or self.site.project_code
         mine = [w for w in workers if w.project_code == code]

@@ -14,24 +14,51 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fixtures.fake import dataset, payloads, twins
 from platform_client import protocol
-from standard import errors, methods, payload, signature
+from standard import errors, methods, payload, signature, terminal
+from standard.envelope import today_beijing
 
 SECRET = "d1e8a0c2b4f6e8a0c2b4f6e8a0c2b4f6"  # demo tenant only
 
 
+def _writable(out: Path) -> None:
+    """Refuse an output folder that cannot be written before any work is done."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".jzgr-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise terminal.UsageProblem(
+            f"--out {out}: cannot write there ({exc.strerror}); choose another folder"
+        ) from None
+
+
 def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = None) -> bool:
-    console = Console()
-    today = today or date.today()
+    """The whole demo; ``today`` (Beijing) dates every generated record (default: the platform's
+    day now). A later day than the real one is refused: the served part runs on the real clock."""
+    console = terminal.console()
+    real_today = today_beijing()
+    today = today or real_today
+    if today > real_today:
+        raise terminal.UsageProblem(
+            f"--today {today} is after today in Beijing ({real_today}): the served part of the demo runs on the "
+            "real clock, so its uploads would be dated in the future; run it under libfaketime to try a later day"
+        )
+    _writable(out)
     now = twins.validation_now(today)
     started = time.perf_counter()
     data = dataset.generate(seed, workers, today=today, project_count=2)
     dataset.write(data, out / "dataset")
     console.print(
-        f"[bold]dataset[/bold] seed {seed}: {len(data.workers)} workers, "
-        f"{sum(len(p.teams) for p in data.projects)} teams, {len(data.projects)} projects → {out / 'dataset'}"
+        Text.assemble(
+            ("dataset", "bold"),
+            f" seed {seed}, day {today}: {len(data.workers)} workers, "
+            f"{sum(len(p.teams) for p in data.projects)} teams, {len(data.projects)} projects → {out / 'dataset'}",
+        )
     )
 
     sent: Counter[str] = Counter()
@@ -78,8 +105,11 @@ def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = Non
         else:
             missed.append(twin.name)
     console.print(
-        f"[bold]negative twins[/bold]: {sum(caught.values())} refused with exactly their defect"
-        + (f", [red]{len(missed)} not: {missed}[/red]" if missed else "")
+        Text.assemble(
+            ("negative twins", "bold"),
+            f": {sum(caught.values())} refused with exactly their defect",
+            (f", {len(missed)} not: {missed}" if missed else "", "red"),
+        )
     )
     summary = {
         "seed": seed,
@@ -92,13 +122,14 @@ def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = Non
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     ok = not problems and not missed and certify(console, data, out)
-    colour = "green" if ok else "red"
     console.print(
-        f"[{colour}]{'OK' if ok else 'PROBLEMS'}[/{colour}] in {time.perf_counter() - started:.1f} s "
-        f"— summary in {out / 'summary.json'}"
+        Text.assemble(
+            ("OK" if ok else "PROBLEMS", "green" if ok else "red"),
+            f" in {time.perf_counter() - started:.1f} s — summary in {out / 'summary.json'}",
+        )
     )
     for problem in problems[:20]:
-        console.print(f"  [red]{problem}[/red]")
+        console.print(f"  {problem}", style="red")
     return ok
 
 
@@ -148,13 +179,17 @@ def certify(console: Console, data: dataset.Dataset, out: Path) -> bool:
                 api.write("WorkerEntryExit.Add", payloads.entry(team, project, data.today - timedelta(days=30)))
                 uploaded += len(
                     api.upload(
-                        "WorkerAttendance.Add", payloads.attendance(team, project, data.today - timedelta(days=1))
+                        "WorkerAttendance.Add",
+                        payloads.attendance(team, project, data.today - timedelta(days=1), data.seed),
                     )
                 )
             rows = sum(1 for _ in api.query_all("ProjectWorker.Query", {"projectCode": project.code}))
         console.print(
-            f"[bold]simulator[/bold] {running.url}: {uploaded} uploads by the reference client, "
-            f"{rows} workers queried back; credentials in {out / 'credentials.json'}"
+            Text.assemble(
+                ("simulator", "bold"),
+                f" {running.url}: {uploaded} uploads by the reference client, "
+                f"{rows} workers queried back; credentials in {out / 'credentials.json'}",
+            )
         )
 
         def plan_tenant(i: int) -> PlanTenant:
@@ -166,9 +201,12 @@ def certify(console: Console, data: dataset.Dataset, out: Path) -> bool:
         written = bundle.write_all(run, out / "conformance")
         counts = run.counts()
         console.print(
-            f"[bold]conformance[/bold] full plan against the simulator: {counts['passed']} passed, "
-            f"{counts['failed']} failed, {counts['skipped']} skipped → {written.html} "
-            f"(evidence {written.evidence.name}, {written.fingerprint})"
+            Text.assemble(
+                ("conformance", "bold"),
+                f" full plan against the simulator: {counts['passed']} passed, "
+                f"{counts['failed']} failed, {counts['skipped']} skipped → {written.html} "
+                f"(evidence {written.evidence.name}, {written.fingerprint})",
+            )
         )
         return run.ok
     finally:

@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,6 +82,11 @@ class AsyncStatus(enum.IntEnum):
 
 def now_beijing() -> datetime:
     return datetime.now(BEIJING)
+
+
+def today_beijing() -> date:
+    """The platform's calendar day, whatever the host's zone (the default "today" of generators)."""
+    return datetime.now(BEIJING).date()
 
 
 def format_timestamp(moment: datetime | None = None) -> str:

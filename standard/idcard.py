@@ -8,6 +8,7 @@ from datetime import date
 from operator import mul
 
 from standard.code_tables import province_prefixes
+from standard.envelope import today_beijing
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -63,7 +64,7 @@ def _checked(number: str, today: date | None) -> tuple[str, date]:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError as exc:
         raise IdNumberError("birth_date", "身份证号码出生日期不正确") from exc
-    if born > (today or date.today()):
+    if born > (today or today_beijing()):
         raise IdNumberError("birth_date", "身份证号码出生日期不能大于当天")
     if check_char(value[:17]) != value[17]:
         raise IdNumberError("check_digit", "身份证号码校验位不正确")

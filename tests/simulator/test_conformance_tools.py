@@ -16,6 +16,7 @@ from simulator.platform import Platform
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
 from standard import idcard, methods
+from standard.envelope import now_beijing
 from tests.simulator.conftest import plan_tenant
 
 pytest_plugins = ["pytester"]
@@ -62,7 +63,7 @@ def test_differential_oracle_catches_an_over_long_list(platform: Platform, tenan
     running = server.start(platform)
     try:
         target = Target(running.url, plan_tenant(tenants[0]))
-        when = (datetime.now() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+        when = (now_beijing().replace(tzinfo=None) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
         record = {
             "idCardType": "01",
             "idCardNumber": idcard.make("371402", datetime(1990, 1, 1).date(), 1, True),

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from platform_client import ClientError, PlatformClient, PollPolicy, RetryPolicy
 from simulator.server import free_port
 from simulator.store import Store, attendance
 from simulator.tenants import Tenant
+from standard.envelope import today_beijing
 
 
 def _serve(db_url: str, port: int, creds: Path) -> subprocess.Popen[bytes]:
@@ -82,11 +83,11 @@ def test_sigkill_loses_no_acknowledged_record(db_url: str, tmp_path: Path) -> No
         )
         team.team_sys_no = api.write("Team.Add", {**team.payload, "projectCode": code}).result["teamSysNo"]
         api.write("ProjectWorker.Add", payloads.team_workers(team, project))
-        api.write("WorkerEntryExit.Add", payloads.entry(team, project, date.today() - timedelta(days=30)))
+        api.write("WorkerEntryExit.Add", payloads.entry(team, project, today_beijing() - timedelta(days=30)))
 
     acked: list[tuple[str, str]] = []  # (serial, record time) of every acknowledged upload
     stop = threading.Event()
-    start = datetime.combine(date.today() - timedelta(days=1), datetime.min.time())
+    start = datetime.combine(today_beijing() - timedelta(days=1), datetime.min.time())
     worker_id = team.workers[0].id_number
 
     def stream() -> None:

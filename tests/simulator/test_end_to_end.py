@@ -39,8 +39,7 @@ def test_full_upload_flow_and_queries(served_by_each: RunningServer, tenants: li
         attendance = payloads.attendance(team, project, day)
         attendance["dataList"] = (attendance["dataList"] * 2)[:20]
         api.write("WorkerAttendance.Add", attendance)
-        month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        pay = payloads.payroll(team, project, month)
+        pay = payloads.payroll(team, project, payloads.paid_month(today))
         payroll_code = api.write("Payroll.Add", pay).result[0]["payrollCode"]
 
         ids = sorted(w.id_number for w in team.workers)

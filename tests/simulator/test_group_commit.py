@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from simulator.server import RunningServer
 from simulator.store import Store, attendance, jobs
 from simulator.tenants import Tenant
 from standard import envelope, payload
+from standard.envelope import today_beijing
 from standard.models.attendance import WorkerAttendanceAdd
 
 
@@ -32,7 +33,7 @@ def _site(served: RunningServer, t: Tenant) -> tuple[int, list[str]]:
         api.write("ProjectSubContractor.Add", {**employer, "projectCode": project.code})
         team.team_sys_no = int(api.write("Team.Add", {**team.payload, "projectCode": project.code}).result["teamSysNo"])
         api.write("ProjectWorker.Add", payloads.team_workers(team, project))
-        api.write("WorkerEntryExit.Add", payloads.entry(team, project, date.today() - timedelta(days=30)))
+        api.write("WorkerEntryExit.Add", payloads.entry(team, project, today_beijing() - timedelta(days=30)))
     return team.team_sys_no, [w.id_number for w in team.workers]
 
 
@@ -57,7 +58,7 @@ def test_a_mixed_batch_commits_once_and_stores_every_acknowledged_record(
     t = tenants[0]
     sys_no, ids = _site(served, t)
     served.stop()  # from here the batch is driven in-process, on one event loop
-    start = datetime.combine(date.today() - timedelta(days=1), datetime.min.time())
+    start = datetime.combine(today_beijing() - timedelta(days=1), datetime.min.time())
     first = [_clock_in(t, sys_no, ids[i % 4], start + timedelta(minutes=i)) for i in range(10)]
     teams = [_team(t, f"木工{i}班") for i in range(3)]
     then = [_clock_in(t, sys_no, ids[i % 4], start + timedelta(hours=2, minutes=i)) for i in range(10)]

@@ -81,7 +81,7 @@ def test_clock_drives_the_timestamp_window_and_future_dates(
     served: RunningServer, tenants: list[Tenant], platform: Platform
 ) -> None:
     t = tenants[0]
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (envelope.today_beijing() + timedelta(days=1)).isoformat()
     with _admin(served) as admin:
         admin.post("/clock", json={"advance": 2 * 86400, "speed": 0})
         now = platform.clock.now()
