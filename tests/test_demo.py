@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conformance.reports import evidence
-from jzgr.cli import app
+from jzgr.cli import app, main
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
@@ -22,3 +23,27 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert report["ok"] and report["counts"]["failed"] == 0
     assert evidence.verify((tmp_path / "conformance" / "evidence.zip").read_bytes()).manifest["ok"] is True
     assert json.loads((tmp_path / "credentials.json").read_text(encoding="utf-8"))["tenants"]
+
+
+def test_demo_on_a_leap_day_in_the_past(tmp_path: Path) -> None:
+    # A fixed past day: on it "last month's payroll" used to be dated after the day (issue 12).
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--workers", "12", "--today", "2024-02-29"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["today"] == "2024-02-29" and summary["problems"] == [] and summary["twins_missed"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--today", "2999-01-01"], "--today"),
+        (["--today", "yesterday"], "--today"),
+        (["--out", "/proc/jzgr-demo"], "--out"),
+    ],
+)
+def test_demo_refuses_bad_input_in_one_line(args: list[str], names: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and names in err and "Traceback" not in err
