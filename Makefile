@@ -24,5 +24,5 @@ lint: setup
 # The packaging check first, so that pytest's summary is the run's closing line.
 test: lint
 	bash scripts/check-install.sh
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-debian-tools.sh
 	$(BIN)/pytest

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -163,7 +164,10 @@ def certify(console: Console, data: dataset.Dataset, out: Path) -> bool:
         project = data.projects[0]
         project.code = tenant.projectCode
         uploaded = 0
-        with PlatformClient(running.url, tenant.appid, tenant.appsecret, poll=PollPolicy(first_delay=0.2)) as api:
+        with (
+            console.status("uploading one project's site through the reference client…"),
+            PlatformClient(running.url, tenant.appid, tenant.appsecret, poll=PollPolicy(first_delay=0.2)) as api,
+        ):
             for sub in project.subcontractors:
                 try:
                     api.write("ProjectSubContractor.Add", {**sub, "projectCode": project.code})
@@ -197,7 +201,15 @@ def certify(console: Console, data: dataset.Dataset, out: Path) -> bool:
             return PlanTenant(t.appid, t.appsecret, t.mode, t.projectCode, t.corpCode, t.corpName, t.corpKey)
 
         target = Target(running.url, plan_tenant(0), plan_tenant(1), poll_interval=0.1)
-        run = runner.run(target, plan="full", seed=data.seed)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("conformance plan", total=None)
+
+            def progress(result: runner.Result, i: int, n: int) -> None:
+                bar.update(task, total=n, completed=i, description=f"conformance plan: {result.check.id}")
+
+            run = runner.run(target, plan="full", seed=data.seed, progress=progress)
         written = bundle.write_all(run, out / "conformance")
         counts = run.counts()
         console.print(

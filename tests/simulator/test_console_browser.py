@@ -30,7 +30,7 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/ensure-chromium.sh)"
+        not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/ensure-debian-tools.sh)"
     ),
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
 ]
