@@ -3,19 +3,29 @@ from the fake-data generator; the credentials come back as the JSON vendors feed
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 from datetime import date
 from typing import Any
 
 from fixtures.fake import dataset
 from simulator.bulk import insert_organisations
 from simulator.platform import Platform
-from simulator.tenants import Tenant, new_secret
+from simulator.tenants import Tenant
+
+
+def demo_secret(seed: int, appid: str, purpose: str = "appsecret") -> str:
+    """A demo tenant's secret, derived from the seed: the same on every day and every fresh
+    database, so a vendor configures its system once. Public knowledge — demo tenants only."""
+    mac = hmac.new(b"jzgr demo tenants", f"{seed}:{appid}:{purpose}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]  # 32 lowercase hex characters, like national secrets
 
 
 def seed_demo(platform: Platform, seed: int = 2018, today: date | None = None) -> list[Tenant]:
-    """Two project-key tenants (the second for isolation checks) and one enterprise tenant."""
-    site = dataset.generate(seed, 2, today=today, project_count=2)
+    """Two project-key tenants (the second for isolation checks) and one enterprise tenant, the
+    same from day to day: the projects of ``seed`` on the demo world's day (``DEMO_DAY``), whose
+    first project is the sample site's (hardware_sim/sites/dezhou-4-gates.yaml)."""
+    site = dataset.generate(seed, 2, today=today or dataset.DEMO_DAY, project_count=2)
     made: list[Tenant] = []
     with platform.store.tx() as conn:
         insert_organisations(conn, site)
@@ -26,7 +36,7 @@ def seed_demo(platform: Platform, seed: int = 2018, today: date | None = None) -
             or platform.tenants.put(
                 Tenant(
                     appid=project.code,
-                    appsecret=new_secret(),
+                    appsecret=demo_secret(seed, project.code),
                     mode="project",
                     corpCode=project.contractor["corpCode"],
                     corpName=project.contractor["corpName"],
@@ -41,11 +51,11 @@ def seed_demo(platform: Platform, seed: int = 2018, today: date | None = None) -
         or platform.tenants.put(
             Tenant(
                 appid=enterprise_id,
-                appsecret=new_secret(),
+                appsecret=demo_secret(seed, enterprise_id),
                 mode="enterprise",
                 corpCode=first.contractor["corpCode"],
                 corpName=first.contractor["corpName"],
-                corpKey=secrets.token_hex(16),
+                corpKey=demo_secret(seed, enterprise_id, "corpKey"),
                 require_corpsign=True,
                 projects=[first.code],
             )
