@@ -1,15 +1,19 @@
 """The admin API under ``/admin/api``: tenants, demo seeding, reset, faults, clock and traffic
 export, protected by a bearer token (``JZGR_ADMIN_TOKEN``; constant-time compare). Every error is
-a JSON body with a 4xx status, never a 500."""
+a JSON body with a 4xx status, never a 500. Each request body and query is a pydantic model, and
+the OpenAPI document (``/admin/api/openapi.json``) is generated from the route table and those
+models, so the document and what is accepted cannot disagree."""
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, StringConstraints, ValidationError
 from starlette.applications import Starlette
@@ -17,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from simulator.faults import FaultError
+from simulator.faults import FaultError, FaultSpec, problems
 from simulator.platform import Platform
 from simulator.store import metadata
 from simulator.tenants import Tenant, new_secret
@@ -57,6 +61,62 @@ class TenantIn(BaseModel):
     diagnostics: bool = True
 
 
+class SeedDatasetIn(BaseModel):
+    """``POST /seed-dataset``: a ``jzgr fixtures generate`` folder on the simulator's machine."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")] = Field(
+        description="the folder written by `jzgr fixtures generate`"
+    )
+    attendance_days: Annotated[int, Field(ge=0, le=366, strict=True)] = Field(
+        0, description="days of clock-ins to load, ending yesterday"
+    )
+
+
+class ClockIn(BaseModel):
+    """``POST /clock``: applied in this order — reset, now, advance, speed."""
+
+    model_config = ConfigDict(extra="forbid")
+    reset: bool = False
+    now: datetime | None = Field(None, description="the moment to set (Beijing time when no offset is given)")
+    advance: Annotated[float, Field(ge=-1e7, le=1e7)] | None = Field(None, description="seconds to move by")
+    speed: Annotated[float, Field(ge=0, le=10_000)] | None = Field(None, description="0 freezes the clock")
+
+
+class TrafficQuery(BaseModel):
+    """The query of ``GET /traffic`` and ``GET /traffic.jsonl``."""
+
+    model_config = ConfigDict(extra="ignore")
+    appid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    method: Annotated[str, StringConstraints(max_length=64)] | None = None
+    since_id: Annotated[int, Field(ge=0)] | None = Field(None, description="only entries after this id")
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 200
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _valid(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(problems(exc)) from None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route of the admin API, as served and as documented."""
+
+    path: str
+    method: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    ok: int = 200
+    guarded: bool = True
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -94,10 +154,7 @@ def build(platform: Platform, token: str) -> Starlette:
         )
 
     async def add_tenant(request: Request) -> Response:
-        try:
-            spec = TenantIn.model_validate(await _json(request))
-        except ValidationError as exc:
-            raise BadRequest("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        spec = _valid(TenantIn, await _json(request))
         mode = "project" if spec.appid.isdigit() else "enterprise"
         projects = spec.projects if spec.projects is not None else ([spec.appid] if mode == "project" else [])
         tenant = Tenant(
@@ -147,12 +204,8 @@ def build(platform: Platform, token: str) -> Starlette:
         from simulator import bulk
         from simulator.seed import credentials
 
-        body = await _json(request)
-        folder, days = body.get("path"), body.get("attendance_days", 0)
-        if not isinstance(folder, str) or not folder or "\x00" in folder:
-            raise BadRequest("path: the folder written by `jzgr fixtures generate` is required")
-        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
-            raise BadRequest("attendance_days is an integer 0–366")
+        spec = _valid(SeedDatasetIn, await _json(request))
+        folder, days = spec.path, spec.attendance_days
         try:
             ds = fake_dataset.load(Path(folder))
         except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
@@ -192,7 +245,7 @@ def build(platform: Platform, token: str) -> Starlette:
         return JSONResponse([f.to_json() for f in platform.faults.rules])
 
     async def add_fault(request: Request) -> Response:
-        return JSONResponse(platform.faults.add(await _json(request)).to_json(), status_code=201)
+        return JSONResponse(platform.faults.add(_valid(FaultSpec, await _json(request))).to_json(), status_code=201)
 
     async def clear_faults(request: Request) -> Response:
         raw = request.path_params.get("fault_id")
@@ -203,189 +256,124 @@ def build(platform: Platform, token: str) -> Starlette:
         return JSONResponse({"now": platform.clock.now().isoformat(), "speed": platform.clock.speed})
 
     async def set_clock(request: Request) -> Response:
-        body = await _json(request)
+        spec = _valid(ClockIn, await _json(request))
         clock = platform.clock
-        if body.get("reset"):
+        if spec.reset:
             clock.reset()
-        if "now" in body:
-            moment = datetime.fromisoformat(str(body["now"]))
-            clock.set(moment if moment.tzinfo else moment.replace(tzinfo=BEIJING))
-        if "advance" in body:
-            clock.advance(float(body["advance"]))
-        if "speed" in body:
-            speed = float(body["speed"])
-            if not 0 <= speed <= 10_000:
-                raise BadRequest("speed is 0 (frozen) to 10000")
-            clock.set_speed(speed)
+        if spec.now is not None:
+            clock.set(spec.now if spec.now.tzinfo else spec.now.replace(tzinfo=BEIJING))
+        if spec.advance is not None:
+            clock.advance(spec.advance)
+        if spec.speed is not None:
+            clock.set_speed(spec.speed)
         return await get_clock(request)
 
-    def _filters(request: Request) -> dict[str, Any]:
-        q = request.query_params
-        out: dict[str, Any] = {"appid": q.get("appid") or None, "method": q.get("method") or None}
-        if q.get("since_id"):
-            out["since_id"] = int(q["since_id"])
-        return out
+    def _filters(request: Request) -> tuple[TrafficQuery, dict[str, Any]]:
+        q = _valid(TrafficQuery, dict(request.query_params))
+        out: dict[str, Any] = {"appid": q.appid or None, "method": q.method or None}
+        if q.since_id:
+            out["since_id"] = q.since_id
+        return q, out
 
     async def traffic(request: Request) -> Response:
-        limit = int(request.query_params.get("limit", "200"))
-        if not 1 <= limit <= 10_000:
-            raise BadRequest("limit is 1–10000")
-        return JSONResponse([e.to_json() for e in platform.traffic.query(limit=limit, **_filters(request))])
+        q, filters = _filters(request)
+        return JSONResponse([e.to_json() for e in platform.traffic.query(limit=q.limit, **filters)])
 
     async def traffic_jsonl(request: Request) -> Response:
-        return PlainTextResponse(platform.traffic.jsonl(**_filters(request)), media_type="application/x-ndjson")
+        _, filters = _filters(request)
+        return PlainTextResponse(platform.traffic.jsonl(**filters), media_type="application/x-ndjson")
+
+    operations = [
+        Operation("/tenants", "GET", list_tenants, "list tenants"),
+        Operation("/tenants", "POST", add_tenant, "add or replace a tenant", body=TenantIn, ok=201),
+        Operation("/tenants/{appid}/rotate", "POST", rotate, "rotate a tenant's secret"),
+        Operation("/tenants/{appid}/disable", "POST", disable, "disable a tenant"),
+        Operation("/seed-demo", "POST", seed, "create the demo tenants and Dezhou projects"),
+        Operation(
+            "/seed-dataset",
+            "POST",
+            seed_dataset,
+            "load a `jzgr fixtures generate` folder (and N days of clock-ins)",
+            body=SeedDatasetIn,
+        ),
+        Operation("/reset", "POST", reset, "delete all data, faults and traffic; reset the clock"),
+        Operation("/faults", "GET", list_faults, "list fault rules"),
+        Operation("/faults", "POST", add_fault, "add a fault rule", body=FaultSpec, ok=201),
+        Operation("/faults", "DELETE", clear_faults, "remove every fault rule"),
+        Operation("/faults/{fault_id:int}", "DELETE", clear_faults, "remove one fault rule"),
+        Operation("/clock", "GET", get_clock, "the simulator clock"),
+        Operation("/clock", "POST", set_clock, "set, advance, speed up or freeze the clock", body=ClockIn),
+        Operation("/traffic", "GET", traffic, "inspection log, newest first", query=TrafficQuery),
+        Operation("/traffic.jsonl", "GET", traffic_jsonl, "inspection log as JSON Lines", query=TrafficQuery),
+    ]
+    document = openapi_document(operations)
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(OPENAPI)
+        return JSONResponse(document)
 
-    routes = [
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/tenants", guarded(list_tenants), methods=["GET"]),
-        Route("/tenants", guarded(add_tenant), methods=["POST"]),
-        Route("/tenants/{appid}/rotate", guarded(rotate), methods=["POST"]),
-        Route("/tenants/{appid}/disable", guarded(disable), methods=["POST"]),
-        Route("/seed-demo", guarded(seed), methods=["POST"]),
-        Route("/seed-dataset", guarded(seed_dataset), methods=["POST"]),
-        Route("/reset", guarded(reset), methods=["POST"]),
-        Route("/faults", guarded(list_faults), methods=["GET"]),
-        Route("/faults", guarded(add_fault), methods=["POST"]),
-        Route("/faults", guarded(clear_faults), methods=["DELETE"]),
-        Route("/faults/{fault_id:int}", guarded(clear_faults), methods=["DELETE"]),
-        Route("/clock", guarded(get_clock), methods=["GET"]),
-        Route("/clock", guarded(set_clock), methods=["POST"]),
-        Route("/traffic", guarded(traffic), methods=["GET"]),
-        Route("/traffic.jsonl", guarded(traffic_jsonl), methods=["GET"]),
+    routes = [Route("/openapi.json", openapi, methods=["GET"])] + [
+        Route(op.path, guarded(op.handler) if op.guarded else op.handler, methods=[op.method]) for op in operations
     ]
     return Starlette(routes=routes)
 
 
-_AUTH: list[dict[str, list[str]]] = [{"token": []}]
-_OBJ = {"type": "object"}
+_REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 
 
-def _op(
-    summary: str, body: dict[str, Any] | None = None, ok: str = "200", params: list[Any] | None = None
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "security": _AUTH,
-        "responses": {
-            ok: {"description": "done", "content": {"application/json": {"schema": {}}}},
-            "400": {"description": "bad request"},
-            "401": {"description": "no token"},
-            "404": {"description": "not found"},
-        },
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: absent means none, so the ``null`` branch of an optional goes."""
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**options[0], **rest}
+
+
+def openapi_document(operations: list[Operation]) -> dict[str, Any]:
+    """The admin API's OpenAPI 3.1 document, from its route table and its pydantic models."""
+    schemas: dict[str, Any] = {}
+
+    def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": _REF.format(model=model.__name__)}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        params: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"} if convertor == "int" else {"type": "string", "maxLength": 64},
+            }
+            for name, convertor in _PATH_PARAM.findall(op.path)
+        ]
+        if op.query is not None:
+            for name, prop in op.query.model_json_schema()["properties"].items():
+                params.append({"name": name, "in": "query", "schema": _not_null(prop)})
+        entry: dict[str, Any] = {
+            "summary": op.summary,
+            "responses": {
+                str(op.ok): {"description": "done", "content": {"application/json": {"schema": {}}}},
+                "400": {"description": "bad request: a JSON body naming each wrong field"},
+                "401": {"description": "no or a wrong token"},
+                "404": {"description": "not found"},
+            },
+        }
+        if op.guarded:
+            entry["security"] = [{"token": []}]
+        if params:
+            entry["parameters"] = params
+        if op.body is not None:
+            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of(op.body)}}}
+        paths.setdefault(_PATH_PARAM.sub(r"{\1}", op.path), {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jzgr simulator admin API", "version": "1.0"},
+        "servers": [{"url": "/admin/api"}],
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
+        "paths": paths,
     }
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if params:
-        op["parameters"] = params
-    return op
-
-
-_APPID = [{"name": "appid", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
-_FAULT = {
-    "type": "object",
-    "required": ["kind"],
-    "additionalProperties": False,
-    "properties": {
-        "kind": {
-            "enum": [
-                "latency",
-                "http_error",
-                "rate_limit",
-                "reset",
-                "timeout",
-                "async_stuck",
-                "async_fail",
-                "maintenance",
-            ]
-        },
-        "appid": {"type": ["string", "null"]},
-        "method": {"type": ["string", "null"]},
-        "start": {"type": ["number", "null"]},
-        "end": {"type": ["number", "null"]},
-        "count": {"type": ["integer", "null"], "minimum": 0},
-        "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "latency_ms": {"type": "number", "minimum": 0, "maximum": 10000},
-        "jitter_ms": {"type": "number", "minimum": 0, "maximum": 10000},
-        "status": {"type": "integer", "minimum": 500, "maximum": 599},
-        "message": {"type": "string"},
-        "timeout_s": {"type": "number", "minimum": 0, "maximum": 300},
-    },
-}
-_SEED = {
-    "type": "object",
-    "required": ["path"],
-    "additionalProperties": False,
-    "properties": {"path": {"type": "string"}, "attendance_days": {"type": "integer", "minimum": 0, "maximum": 366}},
-}
-_TENANT = {
-    "type": "object",
-    "required": ["appid"],
-    "additionalProperties": False,
-    "properties": {
-        "appid": {"type": "string", "minLength": 1, "maxLength": 64},
-        "appsecret": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-        "corpCode": {"type": "string"},
-        "corpName": {"type": "string"},
-        "corpKey": {"type": ["string", "null"]},
-        "require_corpsign": {"type": "boolean"},
-        "projects": {"type": "array", "items": {"type": "string"}},
-        "ip_allow": {"type": "array", "items": {"type": "string"}},
-        "rate_limit": {"type": ["integer", "null"], "minimum": 1},
-        "diagnostics": {"type": "boolean"},
-    },
-}
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "jzgr simulator admin API", "version": "1.0"},
-    "servers": [{"url": "/admin/api"}],
-    "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
-    "paths": {
-        "/tenants": {"get": _op("list tenants"), "post": _op("add or replace a tenant", _TENANT, "201")},
-        "/tenants/{appid}/rotate": {"post": _op("rotate a tenant's secret", params=_APPID)},
-        "/tenants/{appid}/disable": {"post": _op("disable a tenant", params=_APPID)},
-        "/seed-demo": {"post": _op("create the demo tenants and Dezhou projects")},
-        "/seed-dataset": {"post": _op("load a `jzgr fixtures generate` folder (and N days of clock-ins)", _SEED)},
-        "/reset": {"post": _op("delete all data, faults and traffic; reset the clock")},
-        "/faults": {
-            "get": _op("list fault rules"),
-            "post": _op("add a fault rule", _FAULT, "201"),
-            "delete": _op("remove every fault rule"),
-        },
-        "/faults/{fault_id}": {
-            "delete": _op(
-                "remove one fault rule",
-                params=[{"name": "fault_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            )
-        },
-        "/clock": {
-            "get": _op("the simulator clock"),
-            "post": _op(
-                "set, advance, speed up or freeze the clock",
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "now": {"type": "string", "format": "date-time"},
-                        "advance": {"type": "number", "minimum": -1e7, "maximum": 1e7},
-                        "speed": {"type": "number", "minimum": 0, "maximum": 10000},
-                        "reset": {"type": "boolean"},
-                    },
-                },
-            ),
-        },
-        "/traffic": {
-            "get": _op(
-                "inspection log, newest first",
-                params=[
-                    {"name": "appid", "in": "query", "schema": {"type": "string"}},
-                    {"name": "method", "in": "query", "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
-                ],
-            )
-        },
-        "/traffic.jsonl": {"get": _op("inspection log as JSON Lines")},
-    },
-}

@@ -8,37 +8,49 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Kind = Literal["latency", "http_error", "rate_limit", "reset", "timeout", "async_stuck", "async_fail", "maintenance"]
-KINDS: tuple[str, ...] = (
-    "latency",
-    "http_error",
-    "rate_limit",
-    "reset",
-    "timeout",
-    "async_stuck",
-    "async_fail",
-    "maintenance",
-)
+KINDS: tuple[str, ...] = get_args(Kind)
 TRANSPORT_KINDS = {"latency", "http_error", "reset", "timeout", "maintenance"}
+MAX_LATENCY_MS = 300_000
 
 
-@dataclass
-class Fault:
-    kind: str
-    appid: str | None = None  # None: every tenant
-    method: str | None = None  # None: every method (case-insensitive)
-    start: float | None = None  # simulator timestamps; None: open-ended
-    end: float | None = None
-    count: int | None = None  # how many times it fires; None: unlimited
-    probability: float = 1.0
-    latency_ms: float = 0.0  # latency: fixed part
-    jitter_ms: float = 0.0  # latency: random extra in [0, jitter]
-    status: int = 503  # http_error
-    message: str = "处理失败"  # async_fail
-    timeout_s: float = 60.0  # timeout: how long the answer is withheld (bounded)
+class FaultSpec(BaseModel):
+    """A fault rule as it is asked for (``POST /admin/api/faults``); the admin API's document is
+    generated from this model, so what it says and what is accepted cannot differ."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Kind
+    appid: str | None = Field(None, description="only this tenant; none: every tenant")
+    method: str | None = Field(None, description="only this method (case-insensitive); none: every method")
+    start: float | None = Field(None, description="from this simulator timestamp; none: now")
+    end: float | None = Field(None, description="until this simulator timestamp; none: open-ended")
+    count: Annotated[int, Field(ge=0)] | None = Field(None, description="how many times it fires; none: unlimited")
+    probability: Annotated[float, Field(ge=0, le=1)] = 1.0
+    latency_ms: Annotated[float, Field(ge=0, le=MAX_LATENCY_MS)] = Field(0.0, description="latency: fixed part")
+    jitter_ms: Annotated[float, Field(ge=0, le=MAX_LATENCY_MS)] = Field(
+        0.0, description="latency: random extra in [0, jitter]"
+    )
+    status: Annotated[int, Field(ge=500, le=599)] = Field(503, description="http_error: the HTTP status")
+    message: Annotated[str, Field(max_length=200)] = Field("处理失败", description="async_fail: the failure message")
+    timeout_s: Annotated[float, Field(ge=0, le=300)] = Field(
+        60.0, description="timeout: how long the answer is withheld"
+    )
+
+    @model_validator(mode="after")
+    def _bounded_latency(self) -> FaultSpec:
+        if self.latency_ms + self.jitter_ms > MAX_LATENCY_MS:
+            raise ValueError("latency_ms + jitter_ms is at most 300000 (300 s)")
+        return self
+
+
+class Fault(FaultSpec):
+    """A rule in force: its spec, its id and how often it has fired."""
+
     id: int = 0
     fired: int = 0
 
@@ -52,11 +64,16 @@ class Fault:
         return self.method is None or self.method.lower() == method.lower()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
 class FaultError(ValueError):
     """A fault rule is malformed."""
+
+
+def problems(exc: ValidationError) -> str:
+    """A validation error as one line: ``field: what is wrong; …``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 @dataclass
@@ -66,19 +83,12 @@ class Faults:
     _next: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, spec: dict[str, Any]) -> Fault:
-        if spec.get("kind") not in KINDS:
-            raise FaultError(f"kind must be one of {', '.join(KINDS)}")
-        known = set(Fault.__dataclass_fields__) - {"id", "fired"}
-        unknown = set(spec) - known
-        if unknown:
-            raise FaultError(f"unknown fields {sorted(unknown)}")
+    def add(self, spec: dict[str, Any] | FaultSpec) -> Fault:
         try:
-            fault = Fault(**spec)
-        except TypeError as exc:
-            raise FaultError(str(exc)) from None
-        if not 0 <= fault.probability <= 1 or fault.timeout_s > 300 or fault.latency_ms + fault.jitter_ms > 300_000:
-            raise FaultError("probability is 0–1, timeout at most 300 s, latency at most 300 s")
+            checked = spec if isinstance(spec, FaultSpec) else FaultSpec.model_validate(spec)
+        except ValidationError as exc:
+            raise FaultError(problems(exc)) from None
+        fault = Fault(**checked.model_dump())
         with self._lock:
             fault.id = self._next
             self._next += 1
