@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from conformance import runner
 from conformance.reports import bundle, evidence
 from conformance.target import Target, Tenant, load_credentials
 from conformance.waivers import WaiverError, active, load
+from standard.envelope import now_beijing
 from standard.profile import get_profile
 
 conform_app = typer.Typer(help="Run conformance plans against a platform implementation.", no_args_is_help=True)
@@ -75,7 +75,7 @@ def server(
     active_waivers = {}
     if waivers is not None:
         try:
-            active_waivers = active(load(waivers), date.today())
+            active_waivers = active(load(waivers), now_beijing().date())
         except WaiverError as exc:
             raise _fail(str(exc)) from None
     seed = seed if seed is not None else random.SystemRandom().randrange(10**9)

@@ -3,17 +3,25 @@ detects every named defect switched on in the simulator."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from conformance import runner
 from conformance.target import Target
 from simulator import server
+from simulator.clock import Clock
 from simulator.config import DEFECTS
 from simulator.platform import Platform
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
+from standard.envelope import BEIJING
 from tests.simulator.conftest import plan_tenant
 
 # Which check must catch which defect (the detection table in docs/conformance.md).
@@ -81,3 +89,57 @@ def test_rate_limit_check_passes_against_a_limited_tenant(platform: Platform, te
     assert [(r.check.id, r.status) for r in run.results] == [("RATE-01", "passed")]
     codes = [e.envelope.code for e in run.results[0].exchanges if e.envelope]
     assert codes[:5] == [0] * 5 and codes[-1] == -5
+
+
+@contextmanager
+def _process_zone(zone: str) -> Iterator[None]:
+    """Run with this process's local zone set to ``zone`` (TZ and tzset), restored afterwards."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+# Moments at which the machine's date differs from Beijing's: Kiritimati (UTC+14) is already on
+# the next day at 20:30 Beijing, Los Angeles (UTC-8) still on the previous day at 07:30.
+ZONES = [
+    ("Pacific/Kiritimati", datetime(2026, 3, 1, 20, 30, tzinfo=BEIJING)),
+    ("America/Los_Angeles", datetime(2026, 3, 1, 7, 30, tzinfo=BEIJING)),
+]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("zone", "moment"), ZONES)
+def test_dated_checks_take_now_in_beijing_whatever_the_machine_zone(
+    zone: str, moment: datetime, served: RunningServer, tenants: list[Tenant], clock: Clock
+) -> None:
+    clock.set(moment)  # the platform's clock and the plan's clock: one moment, not the day the test runs
+    with _process_zone(zone):
+        assert datetime.now().date() != moment.date()  # the machine's own date is another day
+        target = Target(served.url, plan_tenant(tenants[0]), plan_tenant(tenants[1]), poll_interval=0.05)
+        target.clock = clock.now
+        checks = [c.id for c in runner.select("full", "strict") if c.area != "fuzzing"]
+        run = runner.run(target, only=checks, seed=5)
+    failures = {r.check.id: r.message[:200] for r in run.results if r.status in ("failed", "error")}
+    assert failures == {} and run.ok
+    assert {"RULE-04", "RULE-05", "RULE-06", "RULE-07", "LIM-02", "FMT-04"} <= {r.check.id for r in run.results}
+
+
+def test_no_check_reads_the_machine_zone() -> None:
+    """Every "now" of the plan comes from the target's clock, never the host's local time."""
+    local = re.compile(r"datetime\.now\(\)|date\.today\(\)|time\.localtime|datetime\.today\(\)")
+    package = Path(runner.__file__).parent
+    offenders = [
+        f"{p.name}:{i}"
+        for p in package.rglob("*.py")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if local.search(line)
+    ]
+    assert offenders == []
