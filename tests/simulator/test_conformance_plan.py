@@ -3,6 +3,7 @@ detects every named defect switched on in the simulator."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from conformance import runner
+from conformance.catalogue import REGISTRY, Check, CheckFailed
 from conformance.target import Target
+from jzgr.cli import main
 from simulator import server
 from simulator.clock import Clock
 from simulator.config import DEFECTS
@@ -143,3 +146,77 @@ def test_no_check_reads_the_machine_zone() -> None:
         if local.search(line)
     ]
     assert offenders == []
+
+
+# ---- jzgr conform server against the served simulator: verdicts that cannot mislead ----------
+
+
+def _conform(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(["conform", "server", *args])
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def _credentials(path: Path, url: str, tenants: list[Tenant]) -> Path:
+    path.write_text(json.dumps({"url": url, "tenants": [t.credentials() for t in tenants]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_platform_without_replay_protection_passes_only_with_its_failure_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, platform: Platform, tenants: list[Tenant]
+) -> None:
+    platform.settings.defects = frozenset({"accept-replayed-nonce"})
+    running = server.start(platform)
+    try:
+        creds = _credentials(tmp_path / "creds.json", running.url, tenants[:2])
+        args = ["--credentials", str(creds), "--only", "NONCE-01", "--only", "SIG-01", "--seed", "3"]
+        code, out, err = _conform(capsys, *args, "--report-dir", str(tmp_path / "a"))
+        assert code == 0 and out.splitlines()[0] == "PASS with 1 failed recommendation: NONCE-01"
+        assert "the replayed request was accepted" in err  # why, on the terminal, not only in report.html
+        code, out, _ = _conform(capsys, *args, "--report-dir", str(tmp_path / "b"), "--fail-on", "should")
+        assert code == 1 and out.splitlines()[0] == "FAIL (fail on should): 1 failed recommendation: NONCE-01"
+    finally:
+        running.stop()
+    report = json.loads((tmp_path / "b" / "report.json").read_text(encoding="utf-8"))
+    assert report["ok"] is False and report["fail_on"] == "should"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_wrong_appsecret_is_one_line_and_no_evidence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, served: RunningServer, tenants: list[Tenant]
+) -> None:
+    entry = {**tenants[0].credentials(), "appsecret": "f" * 32}
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps({"url": served.url, "tenants": [entry]}), encoding="utf-8")
+    code, out, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path / "out"))
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1
+    assert lines[0].startswith("error: the platform refuses these credentials: -2 ")
+    assert lines[0].endswith(f"(check appid/appsecret of {tenants[0].appid} in {creds})")
+    assert list((tmp_path / "out").iterdir()) == []
+    entry["appid"] = "37140299999999999"  # an appid the platform does not know
+    creds.write_text(json.dumps({"url": served.url, "tenants": [entry]}), encoding="utf-8")
+    code, _, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path / "out"))
+    assert code == 2 and "refuses these credentials: -1 请求参数无效:appid无效!" in err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_failure_reasons_print_bracketed_field_paths_whole(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    served: RunningServer,
+    tenants: list[Tenant],
+) -> None:
+    reason = "refused with -1 but the message lacks '[workerList][0][idCardNumber]校验位不正确!': '[red]x[/red]'"
+
+    def fails(target: object) -> None:
+        raise CheckFailed(reason)
+
+    monkeypatch.setitem(REGISTRY, "ZZZ-01", Check("ZZZ-01", "A check that fails.", "test", "must", "zzz", fails))
+    creds = _credentials(tmp_path / "creds.json", served.url, tenants[:1])
+    code, out, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path), "--only", "ZZZ-01")
+    assert code == 1 and out.splitlines()[0] == "FAIL: 1 failed requirement: ZZZ-01"
+    assert f"          {reason}" in err.splitlines()
