@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from conformance import runner
-from conformance.catalogue import Severity
+from conformance.catalogue import Severity, all_checks
 from conformance.preflight import preflight
 from conformance.reports import bundle, evidence
 from conformance.target import CredentialsError, Target, Tenant, load_credentials
@@ -35,9 +35,14 @@ REASON_LINES = 6  # of a failure's reason on the terminal; report.html has all o
 
 
 def _tenants(
-    credentials: Path | None, url: str | None, appid: str | None, secret: str | None, project_code: str | None,
-    corp_code: str, corp_name: str,
-) -> tuple[str, list[Tenant], str]:  # fmt: skip
+    credentials: Path | None,
+    url: str | None,
+    appid: str | None,
+    secret: str | None,
+    project_code: str | None,
+    corp_code: str,
+    corp_name: str,
+) -> tuple[str, list[Tenant], str]:
     """(url, tenants, where the credentials came from) from the file or the options."""
     if credentials is not None:
         try:
@@ -135,17 +140,21 @@ def server(
     active_waivers: dict[str, Waiver] = {}
     if waivers is not None:
         try:
-            active_waivers = active(load(waivers), now_beijing().date())
+            listed = load(waivers)
         except WaiverError as exc:
             raise UsageProblem(f"--waivers: {exc}") from None
+        unknown = sorted({w.check for w in listed} - set(all_checks()))
+        if unknown:
+            raise UsageProblem(f"--waivers: {waivers} waives unknown check id {', '.join(unknown)}")
+        active_waivers = active(listed, now_beijing().date())
     _report_dir(report_dir)
     try:
         signer = evidence.signer(signing_key)
     except evidence.KeyFileError as exc:
         raise UsageProblem(f"--signing-key: {exc}; give a key jzgr created, or a new path") from None
 
-    target = Target(url, tenants[0], tenants[1] if len(tenants) > 1 else None, get_profile(profile))
-    target.poll_timeout = poll_timeout
+    second = tenants[1] if len(tenants) > 1 else None
+    target = Target(url, tenants[0], second, get_profile(profile), poll_timeout=poll_timeout)
     target.cache["rate_burst"] = rate_burst
     target.cache["fuzz_examples"] = fuzz_examples
     first = preflight(target)

@@ -228,3 +228,16 @@ def test_a_new_signing_key_is_private_whatever_the_umask(tmp_path: Path) -> None
     assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600
     again = evidence.signer(tmp_path / "key.pem")
     assert not again.created and again.fingerprint == made.fingerprint
+
+
+def test_waiver_files_with_a_typo_or_unknown_check_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, creds: Path
+) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    args = ["conform", "server", "--credentials", str(creds), "--report-dir", str(tmp_path / "o")]
+    waivers.write_text("waivers: [{check: SIG-5, reason: later, expires: 2999-01-01}]\n", encoding="utf-8")
+    code, _, err = jzgr(capsys, *args, "--waivers", str(waivers))
+    assert code == 2 and "waives unknown check id SIG-5" in one_line_error(err)
+    waivers.write_text("waivers: [{check: SIG-05}]\n", encoding="utf-8")
+    code, _, err = jzgr(capsys, *args, "--waivers", str(waivers))
+    assert code == 2 and "needs check, reason and expires" in one_line_error(err)
