@@ -157,16 +157,17 @@ def server(
     target = Target(url, tenants[0], second, get_profile(profile), poll_timeout=poll_timeout)
     target.cache["rate_burst"] = rate_burst
     target.cache["fuzz_examples"] = fuzz_examples
-    first = preflight(target)
-    if first.problem == "unreachable":
-        raise EnvironmentProblem(f"cannot reach the platform at {url}: {first.detail}")
-    if first.problem == "address":
-        raise EnvironmentProblem(f"the platform at {url} refuses this machine's address: {first.detail}")
-    if first.problem == "credentials":
-        raise UsageProblem(
-            f"the platform refuses these credentials: {first.detail} "
-            f"(check appid/appsecret of {tenants[0].appid} in {source})"
-        )
+    for tenant in tenants[:2]:  # the tenant under test, and the one the isolation checks use
+        first = preflight(target, tenant)
+        if first.problem == "unreachable":
+            raise EnvironmentProblem(f"cannot reach the platform at {url}: {first.detail}")
+        if first.problem == "address":
+            raise EnvironmentProblem(f"the platform at {url} refuses this machine's address: {first.detail}")
+        if first.problem == "credentials":
+            raise UsageProblem(
+                f"the platform refuses these credentials: {first.detail} "
+                f"(check appid/appsecret of {tenant.appid} in {source})"
+            )
 
     err, out = console(stderr=True), console()
     seed = seed if seed is not None else random.SystemRandom().randrange(10**9)
@@ -183,6 +184,8 @@ def server(
             bar.console.print(line)
             if result.status in ("failed", "error"):
                 reason = result.message.splitlines() or ["(no reason given)"]
+                if result.status == "error":  # the exception, not its traceback (that is in report.html)
+                    reason = reason[:1]
                 for text in reason[:REASON_LINES]:
                     bar.console.print(Text(f"          {text}", style=STYLES[result.status]))
                 if len(reason) > REASON_LINES:

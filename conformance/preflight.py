@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from conformance.target import Exchange, Target
+from conformance.target import Exchange, Target, Tenant
 
 Problem = Literal["unreachable", "credentials", "address"]
 
@@ -19,10 +19,12 @@ class Preflight:
     exchange: Exchange
 
 
-def preflight(target: Target) -> Preflight:
-    """Send ``Team.Query`` (pageSize 1) signed as the tenant and classify the answer."""
-    data = {"pageIndex": 0, "pageSize": 1, "projectCode": target.tenant.projectCode}
-    exchange = target.post(target.params("Team.Query", data), note="preflight")
+def preflight(target: Target, tenant: Tenant | None = None) -> Preflight:
+    """Send ``Team.Query`` (pageSize 1) signed as ``tenant`` (default: the one under test) and
+    classify the answer."""
+    who = tenant or target.tenant
+    data = {"pageIndex": 0, "pageSize": 1, "projectCode": who.projectCode}
+    exchange = target.post(target.params("Team.Query", data, tenant=who), note="preflight")
     target.exchanges.remove(exchange)  # not evidence of any check
     env = exchange.envelope
     if exchange.status == 0:

@@ -84,13 +84,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     target = Target(url or file_url, tenants[0], tenants[1] if len(tenants) > 1 else None, profile)
     if not target.url:
         raise pytest.UsageError(f'no platform URL: give --jzgr-url (or a "url" in {credentials})')
-    first = preflight(target)
-    if first.problem == "credentials":
-        raise pytest.UsageError(
-            f"the platform refuses these credentials: {first.detail} (check appid/appsecret in {credentials})"
-        )
-    if first.problem is not None:
-        raise pytest.UsageError(f"cannot reach the platform at {target.url}: {first.detail}")
+    for tenant in tenants[:2]:
+        first = preflight(target, tenant)
+        if first.problem == "credentials":
+            raise pytest.UsageError(
+                f"the platform refuses these credentials: {first.detail} "
+                f"(check appid/appsecret of {tenant.appid} in {credentials})"
+            )
+        if first.problem is not None:
+            raise pytest.UsageError(f"cannot reach the platform at {target.url}: {first.detail}")
     target.cache["seed"] = config.getoption("--jzgr-seed")
     config.stash[_TARGET] = target
     for check in checks:

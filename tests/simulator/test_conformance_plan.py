@@ -200,6 +200,10 @@ def test_a_wrong_appsecret_is_one_line_and_no_evidence(
     creds.write_text(json.dumps({"url": served.url, "tenants": [entry]}), encoding="utf-8")
     code, _, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path / "out"))
     assert code == 2 and "refuses these credentials: -1 请求参数无效:appid无效!" in err
+    second = {**tenants[1].credentials(), "appsecret": "e" * 32}  # the isolation checks' tenant is checked too
+    creds.write_text(json.dumps({"url": served.url, "tenants": [tenants[0].credentials(), second]}), encoding="utf-8")
+    code, _, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path / "out"))
+    assert code == 2 and f"(check appid/appsecret of {tenants[1].appid} in {creds})" in err
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
