@@ -23,7 +23,7 @@ from PIL import Image
 
 from conformance.openapi import document, operation_path
 from conformance.target import Exchange, Target
-from standard import credit_code, errors, idcard, methods, payload
+from standard import credit_code, envelope, errors, idcard, methods, payload
 from standard.data_files import load_json
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -41,10 +41,18 @@ def _jpeg(colour: tuple[int, int, int]) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+# Where the date formats read "now" when they draw: the fuzzed target's clock (Beijing wall time).
+# The formats are registered once, process-wide, so they read it through this one reference.
+_now: list[Callable[[], datetime]] = [lambda: envelope.now_beijing().replace(tzinfo=None)]
+
+
+def _ago(seconds: int) -> str:
+    return (_now[0]() - timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @cache
 def register_formats() -> None:
     """Teach schemathesis the standard's string formats so positive data is really valid."""
-    now = datetime.now()
     areas = _areas()
     births = st.dates(min_value=date(1966, 1, 1), max_value=date(2006, 1, 1))
     schemathesis.openapi.format(
@@ -57,17 +65,17 @@ def register_formats() -> None:
     )
     schemathesis.openapi.format("gb2260", st.sampled_from(areas))
     schemathesis.openapi.format(
-        "past-date", st.dates(min_value=date(2015, 1, 1), max_value=now.date() - timedelta(days=1)).map(str)
+        "past-date", st.integers(1, 3650).map(lambda days: str(_now[0]().date() - timedelta(days=days)))
     )
     schemathesis.openapi.format(
         "past-datetime",
-        st.integers(60, 30 * 86400).map(lambda s: (now - timedelta(seconds=s)).strftime("%Y-%m-%d %H:%M:%S")),
+        st.integers(60, 30 * 86400).map(_ago),
     )
     schemathesis.openapi.format(
         "jzgr-datetime",
-        st.integers(60, 300 * 86400).map(lambda s: (now - timedelta(seconds=s)).strftime("%Y-%m-%d %H:%M:%S")),
+        st.integers(60, 300 * 86400).map(_ago),
     )
-    schemathesis.openapi.format("past-month", st.integers(1, 36).map(lambda m: _months_ago(now.date(), m)))
+    schemathesis.openapi.format("past-month", st.integers(1, 36).map(lambda m: _months_ago(_now[0]().date(), m)))
     schemathesis.openapi.format("jpeg-base64", st.sampled_from([_jpeg((200, 150, 120)), _jpeg((90, 60, 40))]))
     schemathesis.openapi.format(
         "base64-blob", st.binary(min_size=1, max_size=64).map(lambda b: base64.b64encode(b).decode())
@@ -102,7 +110,7 @@ def judge(target: Target, spec: methods.Method, data: Any) -> tuple[str, str, Ex
     """Send one generated payload; return (expected, got, exchange); expected == got is a pass."""
     try:
         raw = spec.normalise(data) if spec.normalise else data
-        payload.validate(spec.request, raw, profile=target.profile)
+        payload.validate(spec.request, raw, profile=target.profile, now=target.now())
         expected = "accepted"
     except errors.PayloadInvalid:
         expected = "refused -1"
@@ -137,6 +145,7 @@ def fuzz(
 ) -> list[Finding]:
     """Fuzz each operation in both modes; return the confirmed findings (shrunk and replayed)."""
     register_formats()
+    _now[0] = target.now
     schema = schemathesis.openapi.from_dict(document())
     callable_modes = {"any", "project", "enterprise"} if target.tenant.mode == "enterprise" else {"any", "project"}
     names = method_names or [

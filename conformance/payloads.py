@@ -18,11 +18,12 @@ DEZHOU_COUNTIES = ("371402", "371403", "371422", "371423", "371424", "371425", "
 
 
 class PayloadFactory:
-    def __init__(self, tenant: Tenant, seed: int, now: datetime | None = None) -> None:
+    def __init__(self, tenant: Tenant, seed: int, now: datetime) -> None:
+        """``now``: Beijing wall time (naive), from the target's clock."""
         self.tenant = tenant
         self.rng = random.Random(seed)
         self.run = f"{seed % 100000:05d}"
-        self.now = now or datetime.now()
+        self.now = now
         self._serial = 0
 
     def _next(self) -> int:

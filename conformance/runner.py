@@ -1,20 +1,28 @@
 """Run a plan against a target: each check in catalogue order, with its evidence, timing and
-verdict; waivers applied; the exit verdict is "every must check passed or is waived"."""
+verdict; waivers applied. A run passes when at least one check passed and no check of a gating
+severity (``must``, or ``must`` and ``should`` with fail-on should) failed or erred; its verdict
+line names every failed check, recommendations included, so a PASS cannot hide one."""
 
 from __future__ import annotations
 
+import difflib
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, all_checks
+from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, Severity, all_checks
 from conformance.target import Exchange, Target
 from conformance.waivers import Waiver
 
 Status = Literal["passed", "failed", "error", "skipped", "waived"]
+GATING: dict[Severity, tuple[Severity, ...]] = {"must": ("must",), "should": ("must", "should")}
+
+
+class SelectionError(ValueError):
+    """``only`` names a check or area that does not exist, or selects no check of the plan."""
 
 
 @dataclass
@@ -53,10 +61,31 @@ class Run:
     started: datetime
     finished: datetime | None = None
     results: list[Result] = field(default_factory=list)
+    fail_on: Severity = "must"  # the lowest severity whose failure fails the run
+
+    def failed(self, severity: Severity) -> list[Result]:
+        """Checks of ``severity`` that failed or erred (waived ones are not among them)."""
+        return [r for r in self.results if r.status in ("failed", "error") and r.check.severity == severity]
 
     @property
     def ok(self) -> bool:
-        return all(r.status in ("passed", "waived", "skipped") for r in self.results if r.check.severity == "must")
+        passed = any(r.status == "passed" for r in self.results)
+        return passed and not any(self.failed(s) for s in GATING[self.fail_on])
+
+    def verdict(self) -> str:
+        """One line: PASS or FAIL, and every failed check by id, e.g.
+        ``PASS with 1 failed recommendation: NONCE-01``."""
+        musts, shoulds = self.failed("must"), self.failed("should")
+        parts = [_named(musts, "requirement"), _named(shoulds, "recommendation")]
+        named = "; ".join(p for p in parts if p)
+        if self.ok:
+            return "PASS" + (f" with {named}" if named else "")
+        if named:
+            gate = " (fail on should)" if self.fail_on == "should" and not musts else ""
+            return f"FAIL{gate}: {named}"
+        counts = self.counts()
+        rest = ", ".join(f"{counts[s]} {s}" for s in ("skipped", "waived") if counts[s]) or "the plan selected none"
+        return f"FAIL: no check passed ({rest})"
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ("passed", "failed", "error", "skipped", "waived")}
@@ -74,17 +103,43 @@ class Run:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
             "ok": self.ok,
+            "fail_on": self.fail_on,
+            "verdict": self.verdict(),
             "counts": self.counts(),
             "results": [r.to_json() for r in self.results],
         }
 
 
+def _named(results: list[Result], kind: str) -> str:
+    if not results:
+        return ""
+    ids = ", ".join(r.check.id + (" (error)" if r.status == "error" else "") for r in results)
+    return f"{len(results)} failed {kind}{'s' if len(results) > 1 else ''}: {ids}"
+
+
 def select(plan: str, profile: str, only: list[str] | None = None) -> list[Check]:
-    checks = [c for c in all_checks().values() if c.in_plan(plan, profile)]
-    if only:
-        wanted = set(only)
-        checks = [c for c in checks if c.id in wanted or c.area in wanted]
-    return checks
+    """The checks of ``plan`` under ``profile``, narrowed to ``only`` (check ids or areas, any
+    letter case); SelectionError when a name is unknown or names no check of the plan."""
+    catalogue = all_checks()
+    checks = [c for c in catalogue.values() if c.in_plan(plan, profile)]
+    if not only:
+        return checks
+    names = {c.id.lower(): c.id for c in catalogue.values()} | {c.area.lower(): c.area for c in catalogue.values()}
+    unknown = [w for w in only if w.lower() not in names]
+    if unknown:
+        close = {m for w in unknown for m in difflib.get_close_matches(w.lower(), names, n=2, cutoff=0.6)}
+        hint = f" (did you mean {', '.join(sorted(names[m] for m in close))}?)" if close else ""
+        raise SelectionError(
+            f"unknown check id or area {', '.join(unknown)}{hint}; `jzgr conform list` shows every check and area"
+        )
+    wanted = {names[w.lower()] for w in only}
+    outside = sorted(w for w in wanted if w in catalogue and not catalogue[w].in_plan(plan, profile))
+    if outside:
+        raise SelectionError(f"{', '.join(outside)} not in the {plan} plan under profile {profile}")
+    chosen = [c for c in checks if c.id in wanted or c.area in wanted]
+    if not chosen:
+        raise SelectionError(f"no check of the {plan} plan under profile {profile} is in {', '.join(sorted(wanted))}")
+    return chosen
 
 
 def run_check(target: Target, check: Check) -> Result:
@@ -111,11 +166,11 @@ def run(
     only: list[str] | None = None,
     waivers: dict[str, Waiver] | None = None,
     seed: int = 0,
+    fail_on: Severity = "must",
     progress: Callable[[Result, int, int], None] | None = None,
-    today: date | None = None,
 ) -> Run:
     target.cache.setdefault("seed", seed)
-    record = Run(plan, target.profile.name, target.url, seed, datetime.now(UTC))
+    record = Run(plan, target.profile.name, target.url, seed, target.clock(), fail_on=fail_on)
     checks = select(plan, target.profile.name, only)
     for i, check in enumerate(checks, 1):
         result = run_check(target, check)
@@ -128,5 +183,5 @@ def run(
         record.results.append(result)
         if progress:
             progress(result, i, len(checks))
-    record.finished = datetime.now(UTC)
+    record.finished = target.clock()
     return record

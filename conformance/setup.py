@@ -14,7 +14,7 @@ from conformance.target import Target, async_status
 def factory(target: Target) -> PayloadFactory:
     made = target.cache.get("factory")
     if made is None:
-        made = PayloadFactory(target.tenant, seed=int(target.cache.get("seed", 0)))
+        made = PayloadFactory(target.tenant, seed=int(target.cache.get("seed", 0)), now=target.now())
         target.cache["factory"] = made
     assert isinstance(made, PayloadFactory)
     return made

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 
 from standard import envelope, methods, payload, signature
-from standard.envelope import AsyncStatus, Envelope
+from standard.envelope import BEIJING, AsyncStatus, Envelope
 from standard.profile import STRICT, Profile
 
 
@@ -41,10 +42,35 @@ class Tenant:
         )
 
 
+class CredentialsError(ValueError):
+    """The credentials file cannot be used; the message names the file and what to change."""
+
+
 def load_credentials(path: Path) -> tuple[str, list[Tenant]]:
-    """``{"url": …, "tenants": [{"appid", "appsecret", "mode", "projectCode", "corpCode", "corpName"}]}``."""
-    obj = json.loads(path.read_text(encoding="utf-8"))
-    return str(obj.get("url", "")), [Tenant.from_json(t) for t in obj["tenants"]]
+    """``{"url": …, "tenants": [{"appid", "appsecret", "mode", "projectCode", "corpCode", "corpName"}]}``
+    (what ``jzgr sim serve --credentials-out`` writes); CredentialsError when it is not that."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CredentialsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise CredentialsError(f"{path} is not JSON: {exc}") from None
+    shape = 'a JSON object {"url": …, "tenants": [{"appid": …, "appsecret": …}, …]}'
+    if not isinstance(obj, dict):
+        raise CredentialsError(f"{path} holds a JSON {type(obj).__name__}; it must be {shape}")
+    items = obj.get("tenants")
+    if not isinstance(items, list) or not items:
+        raise CredentialsError(f'{path} has no "tenants" list; it must be {shape}')
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise CredentialsError(f"{path}: tenants[{i}] is not an object with appid and appsecret")
+        missing = [k for k in ("appid", "appsecret") if not str(item.get(k) or "").strip()]
+        if missing:
+            raise CredentialsError(f"{path}: tenants[{i}] has no {' or '.join(missing)}")
+    url = obj.get("url", "")
+    if not isinstance(url, str):
+        raise CredentialsError(f'{path}: "url" must be a string (the platform\'s open.api URL)')
+    return url, [Tenant.from_json(t) for t in items]
 
 
 @dataclass
@@ -86,8 +112,13 @@ class Target:
     poll_interval: float = 0.2
     poll_timeout: float = 30.0
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], datetime] = envelope.now_beijing  # the one "now" of a run: aware, any zone
     exchanges: list[Exchange] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)  # shared setup (team, workers) across checks
+
+    def now(self) -> datetime:
+        """Beijing wall time (naive), the platform's "today" whatever zone this machine is set to."""
+        return self.clock().astimezone(BEIJING).replace(tzinfo=None)
 
     # ---- building -----------------------------------------------------------------------
 
@@ -108,6 +139,7 @@ class Target:
         if encrypt and spec is not None and isinstance(data, dict):
             data = payload.encrypt(spec.request, data, who.appsecret)
         corp = who.corpKey if (with_corpsign is None or with_corpsign) else None
+        timestamp = timestamp or envelope.format_timestamp(self.clock())
         return envelope.build_request(
             method, data, appid=who.appid, secret=who.appsecret, corp_key=corp, timestamp=timestamp, nonce=nonce
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from conformance import setup
 from conformance.catalogue import check, expect
@@ -16,7 +16,7 @@ from standard.models.worker import ProjectWorkerRow
 def _attendance(target: Target) -> dict[str, object]:
     _, sys_no = setup.team(target)
     ids = setup.enrolled(target)
-    return setup.factory(target).attendance(sys_no, ids[:1], datetime.now() - timedelta(minutes=30), 1)
+    return setup.factory(target).attendance(sys_no, ids[:1], target.now() - timedelta(minutes=30), 1)
 
 
 @check(

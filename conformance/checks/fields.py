@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from conformance import setup
@@ -21,7 +21,7 @@ def _workers(target: Target, **change: Any) -> dict[str, Any]:
 
 def _attendance(target: Target, **change: Any) -> dict[str, Any]:
     _, sys_no = setup.team(target)
-    data = setup.factory(target).attendance(sys_no, setup.enrolled(target)[:1], datetime.now() - timedelta(hours=1), 1)
+    data = setup.factory(target).attendance(sys_no, setup.enrolled(target)[:1], target.now() - timedelta(hours=1), 1)
     data["dataList"][0].update(change)
     data["dataList"][0] = {k: v for k, v in data["dataList"][0].items() if v is not None}
     return data
@@ -68,7 +68,7 @@ def fmt_03(target: Target) -> None:
 
 @check("FMT-04", "A date in the wrong format is refused with -1.", clause="data.md §5.6", area="fields")
 def fmt_04(target: Target) -> None:
-    when = (datetime.now() - timedelta(hours=1)).strftime("%Y/%m/%d %H:%M")
+    when = (target.now() - timedelta(hours=1)).strftime("%Y/%m/%d %H:%M")
     expect_refused(target.call("WorkerAttendance.Add", _attendance(target, date=when)), (-1,), "[date]")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from PIL import Image
@@ -41,7 +41,7 @@ def lim_01(target: Target) -> None:
 )
 def lim_02(target: Target) -> None:
     _, sys_no = setup.team(target)
-    data = setup.factory(target).attendance(sys_no, setup.enrolled(target), datetime.now() - timedelta(hours=2), 21)
+    data = setup.factory(target).attendance(sys_no, setup.enrolled(target), target.now() - timedelta(hours=2), 21)
     expect_refused(target.call("WorkerAttendance.Add", data), (-1,), "[dataList]")
 
 
@@ -49,7 +49,7 @@ def lim_02(target: Target) -> None:
 def lim_03(target: Target) -> None:
     body, sys_no = setup.team(target)
     f = setup.factory(target)
-    data = f.entry(body, sys_no, [f.id_number() for _ in range(51)], datetime.now().date())
+    data = f.entry(body, sys_no, [f.id_number() for _ in range(51)], target.now().date())
     expect_refused(target.call("WorkerEntryExit.Add", data), (-1,), "[workerList]")
 
 

@@ -23,14 +23,14 @@ def _data(target: Target) -> dict[str, object]:
     profiles=("strict",),
 )
 def ts_01(target: Target) -> None:
-    old = envelope.format_timestamp(envelope.now_beijing() - timedelta(minutes=20))
+    old = envelope.format_timestamp(target.clock() - timedelta(minutes=20))
     exchange = target.post(target.params("Team.Query", _data(target), timestamp=old))
     expect(code_of(exchange) not in (0, None), f"a 20-minute-old timestamp was accepted: {exchange.body[:200]}")
 
 
 @check("TS-02", "A timestamp that is not yyyyMMddHHmmss is refused with -1.", clause="interface.md §2.3", area="replay")
 def ts_02(target: Target) -> None:
-    moment = envelope.now_beijing().strftime("%Y-%m-%d %H:%M:%S")
+    moment = target.now().strftime("%Y-%m-%d %H:%M:%S")
     expect_refused(target.post(target.params("Team.Query", _data(target), timestamp=moment)), (-1,))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from conformance import setup
 from conformance.catalogue import check, expect
@@ -59,7 +59,7 @@ def rule_03(target: Target) -> None:
 )
 def rule_04(target: Target) -> None:
     ids = setup.enrolled(target)
-    data = setup.factory(target).attendance(987654321, ids[:1], datetime.now() - timedelta(hours=1), 1)
+    data = setup.factory(target).attendance(987654321, ids[:1], target.now() - timedelta(hours=1), 1)
     first, final = target.write("WorkerAttendance.Add", data)
     refused_sync_or_async(first, final, "[teamSysNo]值超出范围或无效")
 
@@ -73,7 +73,7 @@ def rule_04(target: Target) -> None:
 def rule_05(target: Target) -> None:
     body, sys_no = setup.team(target)
     data = setup.factory(target).entry(
-        body, sys_no, setup.enrolled(target)[:1], datetime.now().date() + timedelta(days=3)
+        body, sys_no, setup.enrolled(target)[:1], target.now().date() + timedelta(days=3)
     )
     first, final = target.write("WorkerEntryExit.Add", data)
     refused_sync_or_async(first, final, "不能大于当天")
@@ -88,7 +88,7 @@ def rule_05(target: Target) -> None:
 def rule_06(target: Target) -> None:
     body, sys_no = setup.team(target)
     data = setup.factory(target).payroll(body, sys_no, setup.enrolled(target)[:1])
-    data["payMonth"] = (datetime.now() + timedelta(days=62)).strftime("%Y-%m")
+    data["payMonth"] = (target.now() + timedelta(days=62)).strftime("%Y-%m")
     first, final = target.write("Payroll.Add", data)
     refused_sync_or_async(first, final, "[payMonth]不能大于今天")
 
@@ -102,7 +102,7 @@ def rule_06(target: Target) -> None:
 def rule_07(target: Target) -> None:
     body, sys_no = setup.team(target)
     data = setup.factory(target).entry(
-        body, sys_no, setup.enrolled(target)[:1], datetime.now().date() - timedelta(days=40), 0
+        body, sys_no, setup.enrolled(target)[:1], target.now().date() - timedelta(days=40), 0
     )
     first, final = target.write("WorkerEntryExit.Add", data)
     refused_sync_or_async(first, final, "不能小于历史进退场时间")

@@ -9,7 +9,7 @@ from conformance.target import Target, async_status
 
 def _other(target: Target) -> str:
     if target.other is None or not target.other.projectCode:
-        raise CheckSkipped("needs a second tenant with a project (--tenant-file with two tenants)")
+        raise CheckSkipped("needs a second tenant with a project (--credentials FILE with two tenants)")
     return target.other.projectCode
 
 

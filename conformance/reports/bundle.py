@@ -47,13 +47,30 @@ class Written:
     fingerprint: str
 
 
-def write_all(run: Run, out: Path, *, signing_key: Path | None = None) -> Written:
+def signing_note(signer: evidence.Signer) -> str:
+    """What the signature of this run's evidence proves, as the reports and the terminal say it."""
+    if signer.throwaway:
+        return (
+            f"{signer.fingerprint}, a throwaway key made for this run and not kept: the signature proves "
+            "the package is unchanged, not who signed it (keep a key with --signing-key FILE)"
+        )
+    return f"{signer.fingerprint} ({signer.path})"
+
+
+def write_all(
+    run: Run, out: Path, *, signing_key: Path | None = None, signer: evidence.Signer | None = None
+) -> Written:
+    """Write every report of ``run`` into ``out``, signed by ``signer`` (default: the key at
+    ``signing_key``, or a throwaway key); OSError when ``out`` cannot be written."""
+    signer = signer or evidence.signer(signing_key)
     out.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {
         "tool_version": tool_version(),
         "catalogue_version": CATALOGUE_VERSION,
         "catalogue_sha256": catalogue_hash(),
         "spec_sha256": spec_hash(),
+        "signed_by": signing_note(signer),
+        "throwaway_key": signer.throwaway,
     }
     paths = Written(out / "junit.xml", out / "report.json", out / "report.html", out / "evidence.zip", "")
     junit.write(run, paths.junit)
@@ -69,11 +86,12 @@ def write_all(run: Run, out: Path, *, signing_key: Path | None = None) -> Writte
         "started": run.started.isoformat(),
         "finished": run.finished.isoformat() if run.finished else None,
         "ok": run.ok,
+        "fail_on": run.fail_on,
+        "verdict": run.verdict(),
         "checks": plan,
         **meta,
     }
-    key = evidence.load_or_create_key(signing_key)
     bundle = {p.name: p.read_bytes() for p in (paths.junit, paths.json, paths.html)}
-    paths.evidence.write_bytes(evidence.build(bundle, manifest, key))
+    paths.evidence.write_bytes(evidence.build(bundle, manifest, signer.key))
     fp = evidence.verify(paths.evidence.read_bytes()).fingerprint
     return Written(paths.junit, paths.json, paths.html, paths.evidence, fp)

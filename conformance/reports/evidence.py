@@ -11,12 +11,13 @@ import base64
 import hashlib
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -31,21 +32,58 @@ class EvidenceError(ValueError):
     """The package does not verify; the message says why."""
 
 
-def load_or_create_key(path: Path | None) -> Ed25519PrivateKey:
-    """Read a PEM Ed25519 private key, or create one (and save it when a path is given)."""
-    if path is not None and path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+class KeyFileError(ValueError):
+    """The signing key file cannot be read or created; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The key that signs a run's evidence, and whether anyone can sign with it again."""
+
+    key: Ed25519PrivateKey
+    path: Path | None  # None: a throwaway key, generated for this run and never saved
+    created: bool = False
+
+    @property
+    def throwaway(self) -> bool:
+        return self.path is None
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(_raw_public(self.key.public_key()))
+
+
+def signer(path: Path | None) -> Signer:
+    """The PEM Ed25519 key at ``path``, created there (mode 0600) when missing; a throwaway key when
+    no path is given. KeyFileError when the file is not such a key or cannot be created."""
+    if path is None:
+        return Signer(Ed25519PrivateKey.generate(), None)
+    if path.exists():
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except OSError as exc:
+            raise KeyFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except TypeError:  # a password-protected key
+            raise KeyFileError(f"{path} is encrypted; jzgr signs with an unencrypted PEM Ed25519 key") from None
+        except (ValueError, UnsupportedAlgorithm):
+            raise KeyFileError(f"{path} is not a PEM private key") from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise EvidenceError(f"{path} is not an Ed25519 private key")
-        return key
+            raise KeyFileError(f"{path} is a {type(key).__name__.removeprefix('_')}, not an Ed25519 private key")
+        return Signer(key, path)
     key = Ed25519PrivateKey.generate()
-    if path is not None:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    return key
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    try:  # created private: readable by its owner only, whatever the umask
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise KeyFileError(f"cannot create {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return Signer(key, path, created=True)
+
+
+def load_or_create_key(path: Path | None) -> Ed25519PrivateKey:
+    """Read a PEM Ed25519 private key, or create one (saved, mode 0600, when a path is given)."""
+    return signer(path).key
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import socket
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conformance import runner
+from conformance.catalogue import Severity, all_checks
 from conformance.reports import bundle, evidence
 from conformance.target import Target, Tenant
 from conformance.waivers import Waiver, WaiverError, active, load
+from standard.envelope import BEIJING
+
+TODAY = datetime(2026, 3, 1).date()  # waivers are judged against a given day, never the day the tests run
 
 
 def _dead_url() -> str:
@@ -41,13 +45,53 @@ def test_a_dead_target_fails_must_checks(target: Target) -> None:
     assert "Connection refused" in run.results[0].exchanges[0].body
 
 
-def test_waived_checks_are_reported_waived_and_do_not_fail_the_run(target: Target) -> None:
-    waiver = Waiver(
-        "ENV-01", "platform answers 302 to form posts until the 2027 release", date.today() + timedelta(days=1)
-    )
+def test_waived_checks_are_reported_waived_and_are_not_failures(target: Target) -> None:
+    waiver = Waiver("ENV-01", "platform answers 302 to form posts until the 2027 release", TODAY + timedelta(days=1))
     run = runner.run(target, only=["ENV-01"], waivers={"ENV-01": waiver})
-    assert run.results[0].status == "waived" and run.ok
+    assert run.results[0].status == "waived" and run.failed("must") == []
     assert "outcome without the waiver: failed" in run.results[0].message
+    assert not run.ok and run.verdict() == "FAIL: no check passed (1 waived)"  # nothing was shown to conform
+
+
+def _run(*outcomes: tuple[str, runner.Status], fail_on: Severity = "must") -> runner.Run:
+    """A run with these (check id, status) results, as the runner records them."""
+    checks = all_checks()
+    run = runner.Run("full", "strict", "http://platform/open.api", 1, datetime(2026, 3, 1, tzinfo=BEIJING))
+    run.fail_on = fail_on
+    run.results = [runner.Result(checks[i], status, "why", [], 0.0) for i, status in outcomes]
+    return run
+
+
+def test_a_failed_recommendation_cannot_hide_in_a_pass() -> None:
+    run = _run(("SIG-01", "passed"), ("NONCE-01", "failed"), ("TS-01", "passed"))
+    assert run.ok and run.verdict() == "PASS with 1 failed recommendation: NONCE-01"
+    assert run.to_json()["verdict"] == run.verdict()
+    strict = _run(("SIG-01", "passed"), ("NONCE-01", "failed"), fail_on="should")
+    assert not strict.ok and strict.verdict() == "FAIL (fail on should): 1 failed recommendation: NONCE-01"
+
+
+def test_failed_requirements_are_named_errors_included() -> None:
+    run = _run(("SIG-01", "passed"), ("SIG-02", "failed"), ("ENV-01", "error"), ("NONCE-01", "failed"))
+    assert not run.ok
+    assert run.verdict() == "FAIL: 2 failed requirements: SIG-02, ENV-01 (error); 1 failed recommendation: NONCE-01"
+    assert _run(("SIG-01", "passed"), ("SIG-02", "waived")).verdict() == "PASS"
+
+
+def test_a_run_where_no_check_passed_never_passes() -> None:
+    assert not runner.Run("full", "strict", "u", 1, datetime(2026, 3, 1, tzinfo=BEIJING)).ok
+    skipped = _run(("TEN-01", "skipped"))
+    assert not skipped.ok and skipped.verdict() == "FAIL: no check passed (1 skipped)"
+
+
+def test_only_names_are_checked() -> None:
+    with pytest.raises(runner.SelectionError, match="did you mean NONCE-01"):
+        runner.select("full", "strict", ["NONCE-1"])
+    assert [c.id for c in runner.select("full", "strict", ["sig-02", "Replay"])] == [
+        "NONCE-01",
+        "SIG-02",
+        "TS-01",
+        "TS-02",
+    ]
 
 
 def test_expired_waivers_are_ignored(tmp_path: Path) -> None:
@@ -58,7 +102,7 @@ def test_expired_waivers_are_ignored(tmp_path: Path) -> None:
         "  - {check: SIG-05, reason: current, expires: 2999-01-01}\n",
         encoding="utf-8",
     )
-    assert set(active(load(path), date.today())) == {"SIG-05"}
+    assert set(active(load(path), TODAY)) == {"SIG-05"}
 
 
 @pytest.mark.parametrize(
@@ -97,3 +141,14 @@ def test_html_report_escapes_statements_and_platform_bodies(target: Target, tmp_
     page = bundle.write_all(run, tmp_path).html.read_text(encoding="utf-8")
     assert "&lt;entity&gt;-&lt;op&gt;" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_reports_say_when_a_throwaway_key_signed_them(target: Target, tmp_path: Path) -> None:
+    run = runner.run(target, only=["ENV-01"])
+    page = bundle.write_all(run, tmp_path / "a").html.read_text(encoding="utf-8")
+    assert "signed with a throwaway key" in page
+    manifest = evidence.verify((tmp_path / "a" / "evidence.zip").read_bytes()).manifest
+    assert manifest["throwaway_key"] is True and manifest["verdict"] == "FAIL: 1 failed requirement: ENV-01"
+    kept = bundle.write_all(run, tmp_path / "b", signing_key=tmp_path / "key.pem")
+    assert "signed with a throwaway key" not in kept.html.read_text(encoding="utf-8")
+    assert evidence.verify(kept.evidence.read_bytes()).manifest["throwaway_key"] is False

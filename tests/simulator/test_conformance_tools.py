@@ -16,7 +16,6 @@ from simulator.platform import Platform
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
 from standard import idcard, methods
-from standard.envelope import now_beijing
 from tests.simulator.conftest import plan_tenant
 
 pytest_plugins = ["pytester"]
@@ -32,7 +31,7 @@ def test_pytest_plugin_runs_the_smoke_plan(
     )
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")  # a vendor's own pytest.ini
     result = pytester.runpytest_inprocess(
-        "--jzgr-tenant-file", str(creds), "--jzgr-plan", "smoke", "--junitxml", str(pytester.path / "j.xml")
+        "--jzgr-credentials", str(creds), "--jzgr-plan", "smoke", "--junitxml", str(pytester.path / "j.xml")
     )
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 15 and "failed" not in outcomes
@@ -50,6 +49,7 @@ def test_pytest_plugin_reports_a_failing_check(
         creds = pytester.path / "creds.json"
         creds.write_text(json.dumps({"url": running.url, "tenants": [tenants[0].credentials()]}), encoding="utf-8")
         pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+        # the option's old name keeps working for existing CI scripts
         result = pytester.runpytest_inprocess("--jzgr-tenant-file", str(creds), "--jzgr-only", "signature")
     finally:
         running.stop()
@@ -58,12 +58,28 @@ def test_pytest_plugin_reports_a_failing_check(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_pytest_plugin_stops_at_refused_credentials_or_an_unknown_check(
+    pytester: pytest.Pytester, served: RunningServer, tenants: list[Tenant]
+) -> None:
+    creds = pytester.path / "creds.json"
+    entry = {**tenants[0].credentials(), "appsecret": "f" * 32}
+    creds.write_text(json.dumps({"url": served.url, "tenants": [entry]}), encoding="utf-8")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    refused = pytester.runpytest_inprocess("--jzgr-credentials", str(creds))
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert "the platform refuses these credentials: -2" in refused.stderr.str()
+    creds.write_text(json.dumps({"url": served.url, "tenants": [tenants[0].credentials()]}), encoding="utf-8")
+    typo = pytester.runpytest_inprocess("--jzgr-credentials", str(creds), "--jzgr-only", "SIG-2")
+    assert typo.ret == pytest.ExitCode.USAGE_ERROR and "unknown check id or area SIG-2" in typo.stderr.str()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_differential_oracle_catches_an_over_long_list(platform: Platform, tenants: list[Tenant]) -> None:
     platform.settings.defects = frozenset({"attendance-list-21"})
     running = server.start(platform)
     try:
         target = Target(running.url, plan_tenant(tenants[0]))
-        when = (now_beijing().replace(tzinfo=None) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+        when = (target.now() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")  # Beijing, as the platform
         record = {
             "idCardType": "01",
             "idCardNumber": idcard.make("371402", datetime(1990, 1, 1).date(), 1, True),
