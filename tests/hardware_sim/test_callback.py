@@ -181,7 +181,7 @@ async def test_uniubi_unacknowledged_callbacks_are_retried_in_order(journal: Jou
     async with uniubi(journal) as (device, receiver, url):
         device.set_vars(callback_url=f"{url}/callback")
         receiver.replies = [{"result": 0, "success": False}, PlainTextResponse("oops", 500), "not json at all"]
-        device.enrolled["7"] = Enrolled("7")
+        device.enrolled["7"] = Enrolled("7", face=people[0].photo)  # a face the camera can recognise
         first = device.present_face("7")
         second = device.present_face(None)
         await wait_until(lambda: len(receiver.callbacks) == 2 and not device.outbox)
