@@ -66,7 +66,7 @@ class Event:
         return {
             "serial_no": self.serial_no,
             "at": self.at.isoformat(),
-            "event": self.kind.value,
+            "event": self.kind,
             "direction": self.direction,
             "employee_no": self.employee_no,
             "photo_bytes": len(self.photo) if self.photo else 0,

@@ -240,8 +240,8 @@ class IsapiDevice(Device):
     def _record(self, event: Event, person: Enrolled | None) -> messages.AcsRecord:
         """The event as the device logs it: the one place its code and the person it names are decided."""
         fw = self.fw
-        named = person if event.kind.identifies else None
-        if named is None and event.kind is Verdict.LIVENESS_FAIL and fw.liveness_fail_names_person:
+        named = person if event.employee_no is not None else None  # the base class named who the verdict identifies
+        if named is None and fw.liveness_fail_names_person and event.kind is Verdict.LIVENESS_FAIL:
             named = person
         user_type = None
         if named is not None:
@@ -252,7 +252,7 @@ class IsapiDevice(Device):
             serial_no=event.serial_no,
             at=messages.iso(event.at),
             at_ts=event.at.timestamp(),
-            kind=event.kind.value,
+            kind=event.kind,
             minor=fw.minor(event.kind),
             employee_no=named.employee_no if named else None,
             name=(named.name or "") if named else None,

@@ -305,7 +305,7 @@ class Identity:
     port: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field on the event path
 class AcsRecord:
     """One entry of the device's event log, decided once when the event happens: the live push
     and the ``AcsEvent`` search both render it, so they cannot disagree. No picture bytes."""
