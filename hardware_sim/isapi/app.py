@@ -449,8 +449,8 @@ def _person_view(d: IsapiDevice, person: Enrolled) -> dict[str, Any]:
         "name": person.name,
         "userType": "normal",
         "closeDelayEnabled": False,
-        "Valid": {
-            "enable": True,
+        "Valid": {  # not issued: no window, which is what the gate applies (_validity)
+            "enable": False,
             "beginTime": "2020-01-01T00:00:00",
             "endTime": "2037-12-31T23:59:59",
             "timeType": "local",
