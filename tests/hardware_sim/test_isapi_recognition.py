@@ -44,6 +44,10 @@ async def search(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     return rows
 
 
+def id_card(p: Any) -> dict[str, Any]:
+    return {"idNum": p.id_number, "name": p.name}
+
+
 def assert_same_event(pushed: Received, row: dict[str, Any]) -> None:
     """Every field of the search row equals the push's (renamed where ISAPI renames it)."""
     inner = pushed.inner
@@ -75,6 +79,8 @@ async def test_isapi_gate_verdicts_pushed_and_searched_alike(journal: Journal, p
                 await issue(client, person("LATE", end="2026-03-02T07:29:59"), people[2].photo)
                 await issue(client, person("BLOCK", userType="blackList"), people[3].photo)
                 await issue(client, person("UTC", begin="2026-03-01T23:31:00", zone="UTC"), people[4].photo)
+                device.enrolled["OK"].id_number = people[0].id_number  # ISAPI issues no ID number
+                device.enrolled["BLOCK"].id_number = people[3].id_number
                 for no, card, kind in (("OK", "C-OK", "normalCard"), ("OK", "C-BL", "blockList")):
                     body = {"CardInfo": {"employeeNo": no, "cardNo": card, "cardType": kind}}
                     assert (await client.post(f"{AC}/CardInfo/Record?format=json", json=body)).status_code == 200
@@ -92,19 +98,24 @@ async def test_isapi_gate_verdicts_pushed_and_searched_alike(journal: Journal, p
                     (device.swipe_card("C-OK"), 1, "OK"),
                     (device.swipe_card("C-404"), 9, None),  # a card the device never issued
                     (device.swipe_card("C-BL"), BLOCKLIST_MINOR, "OK"),  # a blocklist card
+                    (device.swipe_id_card(id_card(people[0])), 105, "OK"),  # IDCardInfoEvent, matched
+                    (device.swipe_id_card(id_card(people[3])), BLOCKLIST_MINOR, "BLOCK"),
+                    (device.swipe_id_card(id_card(people[5])), 105, None),  # read, matching nobody
                 ]
                 pushed = await rx.wait_for(len(presented))
                 rows = await search(client)
         finally:
             await device.stop()
 
-    assert [r.inner["serialNo"] for r in pushed] == [r["serialNo"] for r in rows] == list(range(1, 12))
+    assert [r.inner["serialNo"] for r in pushed] == [r["serialNo"] for r in rows] == list(range(1, 15))
     for (event, minor, named), push, row in zip(presented, pushed, rows, strict=True):
         assert event is not None and event.serial_no == row["serialNo"]
         assert (push.inner["subEventType"], push.inner.get("employeeNoString")) == (minor, named), event.kind
         assert_same_event(push, row)
     assert pushed[4].inner["userType"] == "blackList"  # the blocklisted person is named as such
     assert pushed[0].inner["mask"] == "no" and "mask" not in pushed[8].inner  # a face, then a card
+    assert [r.event["eventType"] for r in pushed[11:]] == ["IDCardInfoEvent"] * 3
+    assert pushed[11].inner["IDCardInfo"]["idNum"] == people[0].id_number
 
 
 async def test_isapi_validity_disabled_and_minor_filter(journal: Journal, people: list[Any]) -> None:
