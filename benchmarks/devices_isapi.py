@@ -95,11 +95,13 @@ async def run(args: argparse.Namespace, port: int, events: Synchronized[int], bo
 
     journal = Journal(keep=10_000)
     photo = fake_jpeg(args.photo_kb * 1024) or None
+    face = photo or fake_jpeg(1024)
+    capture = photo or b""  # b"": no picture attached (a bare JSON push)
     host = HttpHost("1", "/hik/events", ip_address="127.0.0.1", port_no=port, parameter_format_type="JSON")
     devices = []
     for i in range(args.devices):
         d = IsapiDevice(f"gate-{i:05d}", journal=journal, serve=False, retry_delay=1.0)
-        d.enrolled["P1"] = Enrolled("P1", "张三", "male", photo)
+        d.enrolled["P1"] = Enrolled("P1", "张三", "male", face)  # enrolled with a face: every event is a face pass
         d.http_hosts = {"1": host}
         d.hosts_changed()
         devices.append(d)
@@ -115,7 +117,7 @@ async def run(args: argparse.Namespace, port: int, events: Synchronized[int], bo
         while time.monotonic() < stop_at:
             for d in devices:
                 if len(d.outbox) < args.queue:
-                    d.present_face("P1")
+                    d.present_face("P1", photo=capture)
                     produced += 1
                 n += 1
                 if n % 256 == 0:

@@ -480,7 +480,7 @@ class CallbackDevice(Device):
         person = self.enrolled.get(employee_no) if employee_no else None
         if person is None and number:
             person = next((p for p in self.enrolled.values() if p.id_number == number), None)
-        return self._emit("id_card", person, id_card=dict(id_card))
+        return self.present_card("id_card", person, id_card=dict(id_card))
 
     # -- contexts ------------------------------------------------------------------------------
     def _device_context(self) -> dict[str, Any]:
@@ -514,8 +514,8 @@ class CallbackDevice(Device):
             "time_iso": event.at.isoformat(),
             "direction": event.direction,
             "direction_code": self.template.direction_codes.get(event.direction),
-            "event_type_code": self.template.event_type_codes.get(event.kind, event.kind),
-            "kind": event.kind,
+            "event_type_code": self.template.event_type_codes.get(event.kind, event.kind.value),
+            "kind": event.kind.value,
             "photo_b64": base64.b64encode(event.photo).decode() if event.photo else None,
             "photo_len": len(event.photo) if event.photo else 0,
             "card_no": event.card_no or (person.card_no if person else None),

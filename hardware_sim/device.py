@@ -20,11 +20,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Literal
 
 from hardware_sim.journal import Journal
+from hardware_sim.recognition import Credential, Verdict, recognise
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 RTC_RESET = datetime(2000, 1, 1, tzinfo=BEIJING)
 
-EventKind = Literal["face_pass", "stranger", "liveness_fail", "card_pass", "id_card"]
+EventKind = Verdict  # an event is named after the gate's verdict (hardware_sim.recognition)
 Direction = Literal["in", "out"]
 
 
@@ -38,6 +39,9 @@ class Enrolled:
     face: bytes | None = None
     card_no: str | None = None
     id_number: str | None = None
+    valid_from: datetime | None = None  # the validity window, aware; None = open at that end
+    valid_to: datetime | None = None
+    blocklisted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,6 +56,8 @@ class Event:
     photo: bytes | None = None
     card_no: str | None = None
     id_card: dict[str, Any] | None = None
+    credential: Credential = "face"
+    record: Any = None  # the protocol's stored log entry, when it keeps one (ISAPI: what AcsEvent returns)
     current: bool = True  # False once the event missed its first delivery (offline, refused, timed out)
     attempts: int = 0
 
@@ -173,26 +179,30 @@ class Device(abc.ABC):
 
     # -- physical actions ----------------------------------------------------------------------
     def present_face(self, employee_no: str | None, *, spoof: bool = False, photo: bytes | None = None) -> Event | None:
-        """Someone stands in front of the camera: a known face passes, an unknown one is a
-        stranger, a photo or mask held up fails liveness."""
+        """Someone stands in front of the camera: ``employee_no`` is who they really are (None for
+        somebody the vendor never issued); :func:`~hardware_sim.recognition.recognise` decides."""
         if not self.powered:
             self.log("action_ignored", action="present_face", reason="powered off")
             return None
         person = self.enrolled.get(employee_no) if employee_no else None
-        if spoof:
-            kind: EventKind = "liveness_fail"
-        elif person is not None:
-            kind = "face_pass"
-        else:
-            kind = "stranger"
+        at = self.clock.now()
+        verdict = recognise("face", person, at, live=not spoof)
         picture = photo if photo is not None else (person.face if person else None)
-        return self._emit(kind, person, photo=picture, presented=employee_no)
+        return self._emit(verdict, person, at=at, photo=picture, presented=employee_no)
 
     def swipe_card(self, card_no: str) -> Event | None:
         if not self.powered:
             return None
         person = next((p for p in self.enrolled.values() if p.card_no == card_no), None)
-        return self._emit("card_pass" if person else "stranger", person, card_no=card_no)
+        return self.present_card("card", person, card_no=card_no)
+
+    def present_card(
+        self, credential: Credential, person: Enrolled | None, *, blocklisted_card: bool = False, **fields: Any
+    ) -> Event:
+        """A card or an ID card read, held by ``person`` as the device found them."""
+        at = self.clock.now()
+        verdict = recognise(credential, person, at, credential_blocklisted=blocklisted_card)
+        return self._emit(verdict, person, at=at, credential=credential, **fields)
 
     def duplicate_last(self) -> Event | None:
         """Upload the newest event once more with the same serial number (a retry after a lost ack)."""
@@ -224,15 +234,24 @@ class Device(abc.ABC):
         _ = self.online  # logs network_up and wakes the sender
 
     # -- the outbox ----------------------------------------------------------------------------
-    def _emit(self, kind: EventKind, person: Enrolled | None, *, presented: str | None = None, **fields: Any) -> Event:
+    def _emit(
+        self,
+        kind: Verdict,
+        person: Enrolled | None,
+        *,
+        at: datetime | None = None,
+        presented: str | None = None,
+        **fields: Any,
+    ) -> Event:
         self._serial += 1
+        named = person if person is not None and kind.identifies else None
         event = Event(
             serial_no=self._serial,
-            at=self.clock.now(),
+            at=at or self.clock.now(),
             kind=kind,
             direction=self.direction,
-            employee_no=person.employee_no if person else None,
-            name=person.name if person else None,
+            employee_no=named.employee_no if named else None,
+            name=named.name if named else None,
             current=self.online,
             **fields,
         )

@@ -28,6 +28,7 @@ import httpx
 
 from hardware_sim.device import BEIJING, Device, DeviceClock, Direction, Enrolled, Event
 from hardware_sim.journal import Journal
+from hardware_sim.recognition import Verdict
 
 __all__ = ["CommandResult", "IclockDevice", "parse_options"]
 
@@ -41,7 +42,12 @@ NATIONS = (
 STAMP_KEYS = ("ATTLOG", "OPERLOG", "ATTPHOTO", "BIODATA", "IDCARD", "ERRORLOG")
 # TransFlag as a 12-digit bitmap, in this order (ZK-ATT §5).
 TRANS_FLAGS = ("AttLog OpLog AttPhoto EnrollUser ChgUser EnrollFP ChgFP FPImag FACE UserPic WORKCODE BioPhoto").split()
-VERIFY = {"face_pass": 15, "card_pass": 4, "id_card": 0}
+# How the attendance flavour records each verdict (ZK-ATT §11.2, §11.7, App. 7). A granted face or
+# card is an ATTLOG punch with its Verify code; an ID card is an IDCARD row plus, for a known PIN, an
+# ATTLOG line — Type 0 (attendance) when admitted, Type 1 (verification) with Status 1 failure or
+# 2 blacklist when refused. Any other refusal leaves no record: the protocol has none for it.
+VERIFY = {Verdict.FACE_PASS: 15, Verdict.CARD_PASS: 4, Verdict.ID_CARD: 0}
+ID_VERIFICATION_STATUS = {Verdict.OUTSIDE_VALIDITY: 1, Verdict.BLOCKLISTED: 2}
 _MAX_PREVIEW = 4000
 _LONG_TOKEN = 160
 
@@ -164,7 +170,7 @@ class IclockDevice(Device):
         photo_endpoint: str = "/iclock/cdata",
         status_in: int = 0,
         status_out: int = 1,
-        verify_codes: dict[str, int] | None = None,
+        verify_codes: dict[Verdict, int] | None = None,
         idcard_attlog: bool = True,
         oplog_on_boot: bool = False,
         max_users: int = 10_000,
@@ -323,7 +329,7 @@ class IclockDevice(Device):
         person = self.enrolled.get(employee_no) if employee_no else None
         if person is None and number:
             person = next((p for p in self.enrolled.values() if p.id_number == number), None)
-        return self._emit("id_card", person, id_card=dict(id_card))
+        return self.present_card("id_card", person, id_card=dict(id_card))
 
     def enroll_on_device(self, employee_no: str, name: str = "", *, face: bytes | None = None) -> None:
         """Someone enrols a person at the terminal's menu: the device reports ``USER`` (and an
@@ -837,19 +843,22 @@ class IclockDevice(Device):
         return at.strftime("%Y-%m-%d %H:%M:%S")
 
     def _table(self, event: Event) -> str | None:
-        if event.kind in ("face_pass", "card_pass") and event.employee_no:
-            return "ATTLOG"
-        if event.kind == "id_card":
+        if event.credential == "id_card":
             return "IDCARD"
-        return None  # strangers and liveness failures are not attendance records on ZK terminals
+        if event.kind.granted and event.employee_no:
+            return "ATTLOG"
+        return None  # strangers, unknown cards, liveness failures, refusals: no record on ZK terminals
 
     def _attlog_line(self, event: Event) -> str:
         status = self.status_in if event.direction == "in" else self.status_out
         verify = self.verify_codes.get(event.kind, 0)
+        kind = 0  # v2.4.0+ ID-card lines: Type 0 = attendance
+        if event.kind in ID_VERIFICATION_STATUS:
+            status, verify, kind = ID_VERIFICATION_STATUS[event.kind], self.verify_codes[Verdict.ID_CARD], 1
         line = f"{event.employee_no}\t{self._fmt(event.at)}\t{status}\t{verify}\t0\t0\t0"
-        if event.kind == "id_card" and event.id_card:
+        if event.credential == "id_card" and event.id_card:
             number = event.id_card.get("id_number") or event.id_card.get("IDNum") or ""
-            line += f"\t{number}\t0"  # v2.4.0+: IDNum, Type 0 = attendance
+            line += f"\t{number}\t{kind}"
         return line
 
     def _idcard_line(self, event: Event) -> str:
@@ -920,6 +929,7 @@ class IclockDevice(Device):
                     "iclock_not_uploaded",
                     serial_nos=[e.serial_no for e in events[:skipped]],
                     reason="not an attendance record",
+                    verdicts=[e.kind.value for e in events[:skipped]],
                 )
                 return skipped
             table = self._table(events[0])
@@ -941,7 +951,7 @@ class IclockDevice(Device):
                 if all(e.serial_no != event.serial_no for e in self.attlog):
                     self.attlog.append(event)
             if self.upload_photos and "AttPhoto" in self.trans_flags:
-                self.pending_photos.extend(e for e in run if e.photo and e.kind == "face_pass")
+                self.pending_photos.extend(e for e in run if e.photo and e.kind is Verdict.FACE_PASS)
                 await self._upload_pending_photos()
             return len(run)
 

@@ -15,13 +15,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from hardware_sim.device import BEIJING, Enrolled
 from hardware_sim.isapi import messages as m
 from hardware_sim.isapi.firmware import DeviceError
+from hardware_sim.isapi.messages import AcsRecord
 
 if TYPE_CHECKING:
     from hardware_sim.isapi.device import HttpHost, IsapiDevice
@@ -152,7 +153,8 @@ def _str(value: Any, name: str, *, required: bool = True, max_len: int = 64) -> 
     return value
 
 
-def parse_time(value: Any, name: str) -> datetime:
+def parse_time(value: Any, name: str, zone: tzinfo = BEIJING) -> datetime:
+    """An ISAPI time; one without an offset is in ``zone`` (the device's own, +08:00)."""
     if not isinstance(value, str) or not value:
         raise IsapiError(m.BAD_PARAMETERS, f"{name} must be a time like 2026-02-24T19:45:13+08:00")
     text = value.strip().replace("Z", "+00:00")
@@ -160,7 +162,7 @@ def parse_time(value: Any, name: str) -> datetime:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise IsapiError(m.BAD_PARAMETERS, f"{name} {value!r} is not a valid time") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=BEIJING)
+    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
 
 
 def _page(items: list[Any], cond: dict[str, Any], cap: int) -> tuple[list[Any], dict[str, Any]]:
@@ -425,7 +427,19 @@ def _store_person(d: IsapiDevice, info: dict[str, Any], existing: Enrolled | Non
     person.extra["UserInfo"] = stored
     person.name = str(stored.get("name", person.name))
     person.gender = str(stored.get("gender", person.gender))
+    person.blocklisted = stored.get("userType") == "blackList"
+    person.valid_from, person.valid_to = _validity(stored.get("Valid"))
     return person
+
+
+def _validity(valid: Any) -> tuple[datetime | None, datetime | None]:
+    """``Valid`` as the gate applies it: ``enable: false`` (or no ``Valid``) means no window; local
+    times are the device's zone (+08:00), ``timeType: UTC`` makes offset-less times UTC."""
+    if not isinstance(valid, dict) or valid.get("enable") is False:
+        return None, None
+    zone = UTC if str(valid.get("timeType", "local")).upper() == "UTC" else BEIJING
+    begin, end = (parse_time(valid[k], f"Valid.{k}", zone) if valid.get(k) else None for k in ("beginTime", "endTime"))
+    return begin, end
 
 
 def _person_view(d: IsapiDevice, person: Enrolled) -> dict[str, Any]:
@@ -435,8 +449,8 @@ def _person_view(d: IsapiDevice, person: Enrolled) -> dict[str, Any]:
         "name": person.name,
         "userType": "normal",
         "closeDelayEnabled": False,
-        "Valid": {
-            "enable": True,
+        "Valid": {  # not issued: no window, which is what the gate applies (_validity)
+            "enable": False,
             "beginTime": "2020-01-01T00:00:00",
             "endTime": "2037-12-31T23:59:59",
             "timeType": "local",
@@ -1110,7 +1124,7 @@ async def host_test(req: Request) -> Response:
 
 
 # -- event log (backfill) ------------------------------------------------------------------------
-def _acs_events(req: Request, cond: dict[str, Any]) -> list[Any]:
+def _acs_events(req: Request, cond: dict[str, Any]) -> list[AcsRecord]:
     d = req.device
     major = _int(cond.get("major"), "major", 0)
     minor = _int(cond.get("minor"), "minor", 0)
@@ -1127,7 +1141,7 @@ def _acs_events(req: Request, cond: dict[str, Any]) -> list[Any]:
         return []
     out = []
     for ev in d.history:
-        if minor and d.fw.minor(ev.kind) != minor:
+        if minor and ev.minor != minor:
             continue
         if start is not None and ev.at_ts < start:
             continue
@@ -1145,34 +1159,17 @@ def _acs_events(req: Request, cond: dict[str, Any]) -> list[Any]:
     return out
 
 
-def _acs_row(req: Request, ev: Any) -> dict[str, Any]:
+def _acs_row(req: Request, ev: AcsRecord) -> dict[str, Any]:
+    """One ``InfoList`` row, rendered from the same log entry as the live push."""
     d = req.device
-    fw = d.fw
-    row: dict[str, Any] = {"major": 5, "minor": fw.minor(ev.kind), "time": ev.at}
-    names = ev.employee_no is not None and ev.kind != "stranger"
-    if ev.kind == "liveness_fail" and not fw.liveness_fail_names_person:
-        names = False
-    if ev.card_no:
-        row.update(cardNo=ev.card_no, cardType=1, cardReaderKind=1)
-    if names:
-        row["name"] = ev.name or ""
-    row.update(cardReaderNo=1, doorNo=1, verifyNo=1)
-    if names:
-        row["employeeNoString"] = ev.employee_no
-        row["userType"] = "normal"
-    row.update(
-        serialNo=ev.serial_no,
-        type=0,
-        currentVerifyMode=fw.verify_mode,
-        mask="no",
-        attendanceStatus=("checkIn" if ev.direction == "in" else "checkOut") if fw.attendance_status else "undefined",
-        statusValue=0,
-    )
+    row: dict[str, Any] = {"major": 5, "minor": ev.minor, "time": ev.at}
+    row.update(m.person_fields(d.fw, ev))
+    row.update(serialNo=ev.serial_no, type=0)
     picture = d.pictures.get(ev.serial_no)
     if picture is not None:
         host = req.headers.get("host") or f"{d.identity.ip}:{d.port}"
         row["pictureURL"] = f"http://{host}/LOCALS/pic/acsLinkCap/{ev.serial_no}.jpeg"
-        row["picturesNumber"] = 1
+    row["picturesNumber"] = 1 if picture is not None else 0
     return row
 
 

@@ -21,14 +21,16 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hardware_sim.device import Device, DeviceClock, Direction, Enrolled, Event, EventKind
+from hardware_sim.device import Device, DeviceClock, Direction, Enrolled, Event
 from hardware_sim.isapi import messages
 from hardware_sim.isapi.digest import DigestAuthority
 from hardware_sim.isapi.firmware import Firmware, profile
 from hardware_sim.isapi.push import Pusher
 from hardware_sim.journal import Journal
+from hardware_sim.recognition import Verdict
 
 if TYPE_CHECKING:
     from hardware_sim.isapi.server import IsapiServer
@@ -78,20 +80,6 @@ class HttpHost:
     @property
     def address(self) -> str:
         return self.host_name if self.addressing_format_type.lower() == "hostname" else self.ip_address
-
-
-@dataclass(slots=True)
-class LoggedEvent:
-    """An entry of the device's event log (what AcsEvent searches), kept without the picture."""
-
-    serial_no: int
-    at_ts: float
-    at: str
-    kind: EventKind
-    direction: Direction
-    employee_no: str | None
-    name: str | None
-    card_no: str | None
 
 
 @dataclass
@@ -180,7 +168,7 @@ class IsapiDevice(Device):
         self._pushers: dict[str, Pusher] = {}
         self._host_ready = asyncio.Event()
         self.delete_job: DeleteJob | None = None
-        self.history: deque[LoggedEvent] = deque(maxlen=self.fw.event_log_capacity)
+        self.history: deque[messages.AcsRecord] = deque(maxlen=self.fw.event_log_capacity)
         self.pictures: OrderedDict[int, bytes] = OrderedDict()
         self.doors_opened = 0
         self.requests = 0
@@ -231,25 +219,49 @@ class IsapiDevice(Device):
         asyncio.get_running_loop().call_later(seconds, self.power_on)
 
     # -- events ----------------------------------------------------------------------------------
-    def _emit(self, kind: EventKind, person: Enrolled | None, *, presented: str | None = None, **fields: Any) -> Event:
-        event = super()._emit(kind, person, presented=presented, **fields)
-        self.history.append(
-            LoggedEvent(
-                event.serial_no,
-                event.at.timestamp(),
-                messages.iso(event.at),
-                event.kind,
-                event.direction,
-                event.employee_no,
-                event.name,
-                event.card_no,
-            )
-        )
+    def _emit(
+        self,
+        kind: Verdict,
+        person: Enrolled | None,
+        *,
+        at: datetime | None = None,
+        presented: str | None = None,
+        **fields: Any,
+    ) -> Event:
+        event = super()._emit(kind, person, at=at, presented=presented, **fields)
+        event.record = self._record(event, person)
+        self.history.append(event.record)
         if event.photo:
             self.pictures[event.serial_no] = event.photo
             while len(self.pictures) > self.fw.picture_log_capacity:
                 self.pictures.popitem(last=False)
         return event
+
+    def _record(self, event: Event, person: Enrolled | None) -> messages.AcsRecord:
+        """The event as the device logs it: the one place its code and the person it names are decided."""
+        fw = self.fw
+        named = person if event.employee_no is not None else None  # the base class named who the verdict identifies
+        if named is None and fw.liveness_fail_names_person and event.kind is Verdict.LIVENESS_FAIL:
+            named = person
+        user_type = None
+        if named is not None:
+            stored = str(named.extra.get("UserInfo", {}).get("userType", "normal"))
+            user_type = "blackList" if named.blocklisted else stored
+        attendance = ("checkIn" if event.direction == "in" else "checkOut") if fw.attendance_status else "undefined"
+        return messages.AcsRecord(
+            serial_no=event.serial_no,
+            at=messages.iso(event.at),
+            at_ts=event.at.timestamp(),
+            kind=event.kind,
+            minor=fw.minor(event.kind),
+            employee_no=named.employee_no if named else None,
+            name=(named.name or "") if named else None,
+            user_type=user_type,
+            card_no=event.card_no,
+            face=event.credential == "face",
+            attendance_status=attendance,
+            id_card=dict(event.id_card or {}) if event.credential == "id_card" else None,
+        )
 
     def swipe_card(self, card_no: str) -> Event | None:
         """A card read: the person holding one of the device's issued cards (up to 5 each), else unknown."""
@@ -259,7 +271,8 @@ class IsapiDevice(Device):
         person = self.enrolled.get(record.employee_no) if record else None
         if person is None:
             person = next((p for p in self.enrolled.values() if p.card_no == card_no), None)
-        return self._emit("card_pass" if person else "stranger", person, card_no=card_no)
+        blocklisted = record is not None and record.card_type == "blockList"
+        return self.present_card("card", person, blocklisted_card=blocklisted, card_no=card_no)
 
     def swipe_id_card(self, id_card: dict[str, Any], *, photo: bytes | None = None) -> Event | None:
         """An ID card on the terminal's reader (``IDCardInfoEvent``); matched to a person by ID number."""
@@ -267,7 +280,7 @@ class IsapiDevice(Device):
             return None
         number = id_card.get("idNum") or id_card.get("id_number")
         person = next((p for p in self.enrolled.values() if number and p.id_number == number), None)
-        return self._emit("id_card", person, id_card=id_card, photo=photo)
+        return self.present_card("id_card", person, id_card=id_card, photo=photo)
 
     async def deliver(self, events: list[Event]) -> int:
         hosts = list(self.http_hosts.values())
@@ -307,7 +320,14 @@ class IsapiDevice(Device):
 
     def render_push(self, host: HttpHost, event: Event) -> bytes:
         pusher = self._pusher(host)
-        envelope = messages.event_envelope(self.fw, self.identity, event, post_count=max(event.attempts, 1))
+        envelope = messages.event_envelope(
+            self.fw,
+            self.identity,
+            event.record,
+            current=event.current,
+            photo=event.photo,
+            post_count=max(event.attempts, 1),
+        )
         as_xml = self.fw.event_format == "xml" or (
             self.fw.event_format == "host" and host.parameter_format_type.upper() == "XML"
         )

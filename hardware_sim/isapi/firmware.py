@@ -32,7 +32,12 @@ class DeviceError:
     message: str = ""
 
 
-# kind (hardware_sim.device.EventKind) → minor code (subEventType); major is always 5 (event) [H].
+# The one table from the gate's verdict (hardware_sim.recognition.Verdict) to the minor code
+# (subEventType); major is always 5 (event) [H]. devices.md §2.6 names no face-specific code for
+# "outside validity" or "blocklisted": OUTSIDE_VALIDITY_MINOR and BLOCKLIST_MINOR are the card and
+# ID-card codes the text does give, used for every credential until a capture says otherwise.
+OUTSIDE_VALIDITY_MINOR = 8  # 0x08 card out of validity, "permission expired" [M]
+BLOCKLIST_MINOR = 113  # 0x71 MINOR_CERTIFICATE_BLACK_LIST, "ID card on the blocklist" [M for faces and cards]
 DEFAULT_EVENT_CODES: Mapping[str, int] = MappingProxyType(
     {
         "face_pass": 75,  # 0x4b MINOR_FACE_VERIFY_PASS [H]
@@ -41,6 +46,8 @@ DEFAULT_EVENT_CODES: Mapping[str, int] = MappingProxyType(
         "card_pass": 1,  # 0x01 MINOR_LEGAL_CARD_PASS; some firmware reports 38 instead [M]
         "card_unknown": 9,  # 0x09 MINOR_INVALID_CARD [H]
         "id_card": 105,  # 0x69 MINOR_PEOPLE_AND_ID_CARD_COMPARE_PASS [M]
+        "outside_validity": OUTSIDE_VALIDITY_MINOR,
+        "blocklisted": BLOCKLIST_MINOR,
     }
 )
 

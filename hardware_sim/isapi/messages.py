@@ -305,58 +305,57 @@ class Identity:
     port: int
 
 
-_VERIFY_KIND = {
-    "face_pass": "face",
-    "stranger": "face",
-    "liveness_fail": "face",
-    "card_pass": "card",
-    "id_card": "card",
-}
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field on the event path
+class AcsRecord:
+    """One entry of the device's event log, decided once when the event happens: the live push
+    and the ``AcsEvent`` search both render it, so they cannot disagree. No picture bytes."""
+
+    serial_no: int
+    at: str  # ISO 8601 with the device's offset
+    at_ts: float
+    kind: str  # the verdict (hardware_sim.recognition.Verdict)
+    minor: int  # subEventType / minor; major is always 5
+    employee_no: str | None  # set only when the event names the person
+    name: str | None
+    user_type: str | None
+    card_no: str | None
+    face: bool  # a face presentation (mask, FaceRect)
+    attendance_status: str
+    id_card: dict[str, Any] | None = None
 
 
-def event_envelope(fw: Firmware, me: Identity, event: Any, *, post_count: int = 1) -> dict[str, Any]:
-    """The outer alert plus the nested ``AccessControllerEvent`` (or ``IDCardInfoEvent``) of devices.md §2.5.
+def person_fields(fw: Firmware, rec: AcsRecord) -> dict[str, Any]:
+    """The fields the push's ``AccessControllerEvent`` and the search's ``InfoList`` row share."""
+    out: dict[str, Any] = {}
+    if rec.employee_no is not None:
+        out["name"] = rec.name or ""
+        out["employeeNoString"] = rec.employee_no
+        out["userType"] = rec.user_type or "normal"
+    if rec.card_no:
+        out.update(cardNo=rec.card_no, cardType=1, cardReaderKind=1)
+    out.update(cardReaderNo=1, doorNo=1, verifyNo=1, currentVerifyMode=fw.verify_mode)
+    out["attendanceStatus"] = rec.attendance_status
+    out["statusValue"] = 0
+    if rec.face:
+        out["mask"] = "no"
+    return out
 
-    ``event`` is a ``hardware_sim.device.Event`` (duck-typed to keep this module free of the device)."""
-    kind: str = event.kind
-    has_photo = bool(event.photo)
-    minor = fw.minor(kind)
-    if kind == "stranger" and event.card_no and not event.photo:
-        minor = fw.minor("card_unknown")
-    inner: dict[str, Any] = {
-        "deviceName": me.device_name,
-        "majorEventType": 5,
-        "subEventType": minor,
-    }
-    names_person = event.employee_no is not None and kind != "stranger"
-    if kind == "liveness_fail" and not fw.liveness_fail_names_person:
-        names_person = False
-    if names_person:
-        inner["name"] = event.name or ""
-        inner["employeeNoString"] = event.employee_no
-    if event.card_no:
-        inner["cardNo"] = event.card_no
-        inner["cardType"] = 1
-        inner["cardReaderKind"] = 1
-    inner["cardReaderNo"] = 1
-    inner["doorNo"] = 1
-    inner["verifyNo"] = 1
+
+def event_envelope(
+    fw: Firmware, me: Identity, rec: AcsRecord, *, current: bool, photo: bytes | None, post_count: int = 1
+) -> dict[str, Any]:
+    """The outer alert plus the nested ``AccessControllerEvent`` (or ``IDCardInfoEvent``) of devices.md §2.5."""
+    has_photo = bool(photo)
+    inner: dict[str, Any] = {"deviceName": me.device_name, "majorEventType": 5, "subEventType": rec.minor}
+    inner.update(person_fields(fw, rec))
     inner["verifyMode"] = fw.verify_mode
-    inner["currentVerifyMode"] = fw.verify_mode
-    inner["serialNo"] = event.serial_no
+    inner["serialNo"] = rec.serial_no
     if fw.include_front_serial_no:
-        inner["frontSerialNo"] = max(event.serial_no - 1, 0)
-    inner["currentEvent"] = bool(event.current)
-    if names_person:
-        inner["userType"] = "normal"
-    inner["attendanceStatus"] = (
-        ("checkIn" if event.direction == "in" else "checkOut") if fw.attendance_status else "undefined"
-    )
-    inner["statusValue"] = 0
+        inner["frontSerialNo"] = max(rec.serial_no - 1, 0)
+    inner["currentEvent"] = bool(current)
     inner["label"] = ""
     inner["purePwdVerifyEnable"] = True
-    if _VERIFY_KIND.get(kind) == "face" and not event.card_no:
-        inner["mask"] = "no"
+    if rec.face:
         if fw.include_helmet:
             inner["helmet"] = "yes"
         if has_photo:
@@ -368,14 +367,13 @@ def event_envelope(fw: Firmware, me: Identity, event: Any, *, post_count: int = 
         "protocol": "HTTP",
         "macAddress": me.mac,
         "channelID": 1,
-        "dateTime": iso(event.at),
+        "dateTime": rec.at,
         "activePostCount": post_count,
     }
     if fw.include_device_id:
         envelope["deviceID"] = me.device_id
-    if kind == "id_card":
-        info = dict(event.id_card or {})
-        inner["IDCardInfo"] = info
+    if rec.id_card is not None:
+        inner["IDCardInfo"] = dict(rec.id_card)
         envelope.update(eventType="IDCardInfoEvent", eventState="active", eventDescription="ID Card Information Event")
         envelope["IDCardInfoEvent"] = inner
     else:

@@ -9,6 +9,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -25,7 +26,7 @@ from starlette.routing import Route
 
 from fixtures.fake.people import Person
 from hardware_sim.callback import CallbackDevice, TemplateError, load_template, render
-from hardware_sim.device import Enrolled
+from hardware_sim.device import BEIJING, Enrolled
 from hardware_sim.journal import Journal
 from tests.hardware_sim.peers import serve, wait_until
 
@@ -181,7 +182,7 @@ async def test_uniubi_unacknowledged_callbacks_are_retried_in_order(journal: Jou
     async with uniubi(journal) as (device, receiver, url):
         device.set_vars(callback_url=f"{url}/callback")
         receiver.replies = [{"result": 0, "success": False}, PlainTextResponse("oops", 500), "not json at all"]
-        device.enrolled["7"] = Enrolled("7")
+        device.enrolled["7"] = Enrolled("7", face=people[0].photo)  # a face the camera can recognise
         first = device.present_face("7")
         second = device.present_face(None)
         await wait_until(lambda: len(receiver.callbacks) == 2 and not device.outbox)
@@ -367,3 +368,64 @@ def test_the_documented_example_template_is_valid() -> None:
     example = doc.split("## Template format", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     template = load_template(yaml.safe_load(example))
     assert template.name == "acme-gate" and template.pulls["people"].action == "add_person"
+
+
+# -- the gate's verdicts through a template ---------------------------------------------------------
+NOW = datetime(2026, 3, 2, 7, 30, tzinfo=BEIJING)
+
+
+def gate_roster(device: CallbackDevice, people: list[Person]) -> None:
+    """1 admitted, 2 issued without a face, 3 not yet valid, 4 expired, 5 blocklisted (cards C1, C5)."""
+    device.clock.set(NOW)
+    for i, p in enumerate(people[:5], start=1):
+        device.enrolled[str(i)] = Enrolled(str(i), p.name, face=None if i == 2 else p.photo, card_no=f"C{i}")
+    device.enrolled["3"].valid_from = datetime(2026, 4, 1, tzinfo=BEIJING)
+    device.enrolled["4"].valid_to = datetime(2026, 3, 2, 7, 29, 59, tzinfo=BEIJING)
+    device.enrolled["5"].blocklisted = True
+
+
+def present_every_case(device: CallbackDevice) -> list[str]:
+    events = [device.present_face(str(i)) for i in range(1, 6)]
+    events += [device.swipe_card("C1"), device.swipe_card("C404"), device.swipe_card("C5")]
+    return [str(e.kind) if e else "" for e in events]
+
+
+VERDICTS = [
+    "face_pass",
+    "stranger",
+    "outside_validity",
+    "outside_validity",
+    "blocklisted",
+    "card_pass",
+    "card_unknown",
+    "blocklisted",
+]
+
+
+async def test_uniubi_callbacks_follow_the_gate_verdicts(journal: Journal, people: list[Person]) -> None:
+    async with uniubi(journal) as (device, receiver, url):
+        device.set_vars(callback_url=f"{url}/callback")
+        gate_roster(device, people)
+        assert present_every_case(device) == VERDICTS
+        await wait_until(lambda: len(receiver.callbacks) == len(VERDICTS))
+    got = [(c["personId"], c["type"]) for c in receiver.callbacks]
+    assert got == [
+        ("1", "face_0"),
+        ("STRANGERBABY", "face_2"),  # enrolled without a face: not recognised
+        ("3", "face_1"),  # outside validity, named
+        ("4", "face_1"),
+        ("5", "face_2"),  # blocklisted: refused, named
+        ("1", "card_0"),
+        ("STRANGERBABY", "card_2"),
+        ("5", "face_2"),
+    ]
+
+
+async def test_fc_records_follow_the_gate_verdicts(journal: Journal, people: list[Person]) -> None:
+    server = FcServer()
+    async with fc(journal, server) as device:
+        gate_roster(device, people)
+        assert present_every_case(device) == VERDICTS
+        await wait_until(lambda: len(server.records) == len(VERDICTS))
+    got = [(r["UserID"], r["RecordType"]) for r in server.records]
+    assert got == [("1", 3), (None, 19), ("3", 16), ("4", 16), ("5", 16), ("1", 4), (None, 48), ("5", 16)]

@@ -267,7 +267,7 @@ async def test_preload_roster_is_flagged_and_the_vendor_roster_wins(roster: list
         # the vendor issued one person to in-1 under its own employee number
         from hardware_sim.device import Enrolled
 
-        issued.enrolled["V0003"] = Enrolled("V0003", name=worker.person.name)
+        issued.enrolled["V0003"] = Enrolled("V0003", name=worker.person.name, face=worker.person.photo)
         done = fleet.preload_roster()
         assert sorted(done) == ["in-2", "out-1", "out-2"]
         assert len(fleet.device("in-2").enrolled) == len(roster)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Generator
@@ -102,6 +103,15 @@ async def test_sample_dezhou_site_with_real_isapi_gates() -> None:
                     json={"UserInfo": {"employeeNo": "1001", "name": worker.person.name, "userType": "normal"}},
                 )
                 assert r.status_code == 200, r.text
+                record = json.dumps({"faceLibType": "blackFD", "FDID": "1", "FPID": "1001"})
+                r = await vendor.post(
+                    "/ISAPI/Intelligent/FDLib/FaceDataRecord?format=json",
+                    files={
+                        "FaceDataRecord": (None, record, "application/json"),
+                        "img": ("face.jpg", worker.person.photo, "image/jpeg"),
+                    },
+                )
+                assert r.status_code == 200, r.text  # without a face the gate could not recognise them
             async with httpx.AsyncClient(base_url=control.url, timeout=10) as http:
                 r = await http.post("/devices/dz-in-1/present-face", json={"worker_index": 0})
                 assert r.json()["event"]["event"] == "face_pass" and r.json()["event"]["employee_no"] == "1001"

@@ -7,7 +7,7 @@ import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fixtures.fake.people import Person
+from hardware_sim.device import BEIJING
 from hardware_sim.iclock import IclockDevice, parse_fields, parse_options
 from hardware_sim.journal import Journal
 from tests.hardware_sim.peers import serve, wait_until
@@ -384,3 +385,51 @@ async def test_power_cycle_handshakes_again_and_rtc_reset_is_corrected(journal: 
         assert device.clock.now().year == 2000
         await wait_until(lambda: len(zk.handshakes) == 2)
         await wait_until(lambda: device.clock.now().year == datetime.now().year)
+
+
+async def test_gate_records_only_granted_passes_and_id_card_refusals(journal: Journal, people: list[Person]) -> None:
+    """A face is recognised only if enrolled with a face, inside the validity window, not
+    blocklisted; refused faces and cards leave no ATTLOG line, refused ID cards a Type 1 line."""
+    zk = ZkServer(server_time=datetime(2026, 3, 2, 7, 30, tzinfo=BEIJING))  # the device takes its clock from here
+    async with running(zk, journal, upload_photos=False) as device:
+        await enrol(zk, device, people, 4)
+        zk.queue(userinfo("5", people[4]))  # issued without a face
+        await wait_until(lambda: "5" in device.enrolled)
+        assert device.clock.now().date() == date(2026, 3, 2)
+        # the attendance protocol issues no validity window nor blocklist: the device's own settings
+        device.enrolled["2"].valid_from = datetime(2026, 4, 1, tzinfo=BEIJING)
+        device.enrolled["3"].valid_to = datetime(2026, 3, 1, 23, 59, 59, tzinfo=BEIJING)
+        device.enrolled["4"].blocklisted = True
+        for pin in ("3", "4"):
+            device.enrolled[pin].id_number = people[int(pin) - 1].id_number
+        device.enrolled["1"].card_no = "123456"
+        kinds = [
+            device.present_face("1"),
+            device.present_face("5", photo=people[4].photo),  # enrolled without a face: a stranger
+            device.present_face("2"),  # before the window opens
+            device.present_face("3"),  # after it closed
+            device.present_face("4"),  # blocklisted
+            device.swipe_card("123456"),
+            device.swipe_card("999"),  # never issued
+            device.read_id_card(people[3].card_json()),  # the blocklisted person's ID card
+            device.read_id_card(people[2].card_json()),  # the expired person's
+        ]
+        assert [e.kind if e else None for e in kinds] == [
+            "face_pass",
+            "stranger",
+            "outside_validity",
+            "outside_validity",
+            "blocklisted",
+            "card_pass",
+            "card_unknown",
+            "blocklisted",
+            "outside_validity",
+        ]
+        await wait_until(lambda: len(zk.attlog()) == 4 and len(zk.idcard_lines) == 2 and not device.outbox)
+    lines = zk.attlog()
+    assert [line[0] for line in lines] == ["1", "1", "4", "3"]
+    assert lines[0][2:4] == ["0", "15"] and lines[1][2:4] == ["0", "4"]  # check-in by face, by card
+    assert lines[2][2:4] == ["2", "0"] and lines[2][-2:] == [people[3].id_number, "1"]  # verification: blacklist
+    assert lines[3][2:4] == ["1", "0"] and lines[3][-2:] == [people[2].id_number, "1"]  # verification: failure
+    skipped = [v for e in journal.entries("gate-1", "iclock_not_uploaded") for v in e["verdicts"]]
+    assert skipped == ["stranger", "outside_validity", "outside_validity", "blocklisted", "card_unknown"]

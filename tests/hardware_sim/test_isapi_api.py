@@ -11,11 +11,13 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from hardware_sim.device import BEIJING
 from hardware_sim.isapi.device import IsapiDevice
 from hardware_sim.isapi.digest import parse_authorization
 from hardware_sim.isapi.firmware import DS_K1T321, DS_K1T670MX_QR, DS_K1T671TMFW, Firmware
@@ -274,6 +276,7 @@ async def test_isapi_faces_cards_and_async_delete(journal: Journal, people: list
         cond = {"searchID": "c", "searchResultPosition": 0, "maxResults": 30, "EmployeeNoList": [{"employeeNo": "W0"}]}
         cards = (await client.post(f"{AC}/CardInfo/Search?format=json", json={"CardInfoSearchCond": cond})).json()
         assert [c["cardNo"] for c in cards["CardInfoSearch"]["CardInfo"]] == [f"C0{n}" for n in range(5)]
+        device.clock.set(datetime(2026, 6, 1, 8, 0, tzinfo=BEIJING))  # inside user()'s validity, whatever the day
         event = device.swipe_card("C03")
         assert event is not None and event.kind == "card_pass" and event.employee_no == "W0"
         # asynchronous delete: processing, then success; the person's cards and faces go with them
