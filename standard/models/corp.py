@@ -34,7 +34,7 @@ class CorpUpload(WireModel):
     areaCode: AreaCode
     registerDate: DateStr | None = None
     corpType: Annotated[Str, code("corpType_registration")] | None = None
-    licenseNum: Annotated[str, Field(max_length=50)] | None = None
+    licenseNum: Annotated[Str, Field(max_length=50)] | None = None
     address: Address | None = None
     zipCode: ZipCode | None = None
     legalMan: Name | None = None

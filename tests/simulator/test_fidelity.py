@@ -5,8 +5,10 @@ NUL anywhere is the same clear -1 on both databases."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -18,7 +20,7 @@ from simulator.seed import seed_demo
 from simulator.server import RunningServer
 from simulator.store import TEAM_SYS_NO_BASE, Store, sequences, teams
 from simulator.tenants import Tenant
-from standard import envelope
+from standard import crypto, envelope
 from standard.profile import LENIENT, STRICT
 
 
@@ -136,3 +138,49 @@ def test_a_database_from_before_10_digits_goes_on_with_unique_10_digit_numbers(d
         assert message == f"班组已存在,已存在班组编号为:{numbers[0]}"
     finally:
         store.close()
+
+
+# ---- point 10: a NUL is the same clear -1 on both databases -------------------------------
+
+
+def _nul_form(t: Tenant, shape: str) -> dict[str, str]:
+    nul_id = crypto.encrypt("\x00" * 18, t.appsecret)
+    query = {"pageIndex": 0, "pageSize": 10, "projectCode": t.projectCode}
+    data: dict[str, Any] = {
+        "appid": {**query},
+        "teamName": _team(t, "a\x00b"),
+        "filter": {**query, "corpName": "a\x00b"},
+        "id-number": {**query, "idCardType": "01", "idCardNumber": nul_id},
+    }[shape]
+    method = {"teamName": "Team.Add", "id-number": "ProjectWorker.Query"}.get(shape, "ProjectWorker.Query")
+    form = envelope.build_request(method, data, appid=t.appid, secret=t.appsecret)
+    if shape == "appid":
+        form["appid"] = "\x00"
+    return form
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ("appid", "请求参数无效:appid无效!"),
+        ("teamName", "[teamName]不能包含NUL字符!"),
+        ("filter", "[corpName]不能包含NUL字符!"),
+        ("id-number", "[idCardNumber]不能包含NUL字符!"),
+    ],
+)
+def test_a_nul_is_the_same_minus_1_on_both_databases(
+    served: RunningServer,
+    platform: Platform,
+    tenants: list[Tenant],
+    shape: str,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = urlencode(_nul_form(tenants[0], shape))
+    assert ("appid=%00" in body) == (shape == "appid")
+    response = httpx.post(served.url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200
+    assert response.json() == {"code": -1, "message": message, "data": None}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    with platform.store.read() as conn:
+        assert conn.execute(select(teams.c.team_sys_no)).first() is None  # nothing stored
