@@ -13,7 +13,7 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
-from granian.rsgi import ProtocolClosed
+from granian._granian import RSGIProtocolClosed as ProtocolClosed
 
 from simulator.asgi import Message, SimulatorApp, build_app, tune_interpreter_for_serving
 
