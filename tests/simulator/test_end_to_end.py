@@ -39,7 +39,7 @@ def test_full_upload_flow_and_queries(served_by_each: RunningServer, tenants: li
         attendance = payloads.attendance(team, project, day)
         attendance["dataList"] = (attendance["dataList"] * 2)[:20]
         api.write("WorkerAttendance.Add", attendance)
-        month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        month = (today.replace(day=1) - timedelta(days=40)).replace(day=1)  # paid on the 10th after: in the past
         pay = payloads.payroll(team, project, month)
         payroll_code = api.write("Payroll.Add", pay).result[0]["payrollCode"]
 
