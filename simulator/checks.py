@@ -63,10 +63,14 @@ BAD_PARAM = "请求参数无效:"
 
 
 def params_present(ctx: Context, req: Request) -> None:
-    """ENV-01: every public parameter present and non-empty (sign may be empty only to be refused)."""
+    """ENV-01: every public parameter present, non-empty and without NUL (sign may be empty only
+    to be refused)."""
     for name in envelope.REQUIRED_PARAMS:
-        if not req.form.get(name):
+        value = req.form.get(name)
+        if not value:
             raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}不能为空!", "ENV-01")
+        if "\x00" in value:  # no parameter's value has one; PostgreSQL could not even look it up
+            raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}无效!", "ENV-01")
     if req.form["format"].lower() != "json":
         raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}format无效!", "ENV-02")
     if not NONCE_RE.match(req.form["nonce"]):

@@ -1,5 +1,6 @@
-"""The query methods: filters, 0-based paging (pageSize ≤ 50), rows built from the stored
-plaintext with their AES fields encrypted again for the tenant, scoped to the tenant's projects."""
+"""The query methods: every filter the spec lists for the method, 0-based paging (pageSize ≤ 50),
+rows built from the stored plaintext with their AES fields encrypted again for the tenant, scoped
+to the tenant's projects."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, exists, func, select, true
 
 from simulator.config import Settings
 from simulator.store import (
@@ -56,8 +57,32 @@ def _scope(ctx: QueryContext, column: Any) -> ColumnElement[bool]:
     return scoped
 
 
+def _given(data: dict[str, Any], key: str) -> bool:
+    return data.get(key) not in (None, "")
+
+
 def _eq(table: Table, data: dict[str, Any], *pairs: tuple[str, str]) -> list[ColumnElement[bool]]:
-    return [table.c[col] == data[key] for key, col in pairs if data.get(key) not in (None, "")]
+    return [table.c[col] == data[key] for key, col in pairs if _given(data, key)]
+
+
+def _body_eq(table: Table, data: dict[str, Any], *keys: str) -> list[ColumnElement[bool]]:
+    """Filters on fields kept only in the stored body (``corpName``, ``idCardType``, …): the
+    same wire name in the body as in the query."""
+    return [table.c.body[key].as_string() == str(data[key]) for key in keys if _given(data, key)]
+
+
+def _detail_has(ctx: QueryContext, data: dict[str, Any], *keys: str) -> list[ColumnElement[bool]]:
+    """Payrolls with a ``detailList`` item matching each given key (the worker's ID type/number)."""
+    wanted = [(key, str(data[key])) for key in keys if _given(data, key)]
+    if not wanted:
+        return []
+    if ctx.conn.dialect.name == "postgresql":
+        item = func.json_array_elements(payrolls.c.body["detailList"]).table_valued("value").alias("item")
+        matches = [item.c.value.op("->>")(key) == value for key, value in wanted]
+    else:
+        item = func.json_each(payrolls.c.body, "$.detailList").table_valued("value").alias("item")
+        matches = [func.json_extract(item.c.value, f'$."{key}"') == value for key, value in wanted]
+    return [exists(select(item.c.value).where(*matches))]
 
 
 def _body(row: Any) -> dict[str, Any]:
@@ -73,13 +98,14 @@ def project_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any],
     where = [
         _scope(ctx, projects.c.project_code),
         *_eq(projects, data, ("projectCode", "project_code"), ("contractorCorpCode", "contractor_corp_code")),
+        *_body_eq(projects, data, "contractorCorpName"),
     ]
     return select(projects).where(and_(*where)).order_by(projects.c.project_code), _body
 
 
 @builds("Corp.Query")
 def corp_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], Callable[[Any], dict[str, Any]]]:
-    where = _eq(corps, data, ("corpCode", "corp_code"))
+    where = [*_eq(corps, data, ("corpCode", "corp_code")), *_body_eq(corps, data, "corpName")]
     return select(corps).where(and_(true(), *where)).order_by(corps.c.corp_code), _body
 
 
@@ -88,6 +114,7 @@ def sub_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], Cal
     where = [
         _scope(ctx, subcontractors.c.project_code),
         *_eq(subcontractors, data, ("projectCode", "project_code"), ("corpCode", "corp_code")),
+        *_body_eq(subcontractors, data, "corpName"),
     ]
     return select(subcontractors).where(and_(*where)).order_by(subcontractors.c.corp_code), _body
 
@@ -104,6 +131,7 @@ def team_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], Ca
             ("teamName", "team_name"),
             ("corpCode", "corp_code"),
         ),
+        *_body_eq(teams, data, "corpName"),
     ]
     return select(teams).where(and_(*where)).order_by(teams.c.team_sys_no), _body
 
@@ -115,6 +143,7 @@ def worker_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], 
         *_eq(
             workers, data, ("projectCode", "project_code"), ("teamSysNo", "team_sys_no"), ("idCardNumber", "id_number")
         ),
+        *_body_eq(workers, data, "corpCode", "corpName", "teamName", "idCardType"),
     ]
     has_contract = (
         select(func.count())
@@ -131,7 +160,11 @@ def worker_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], 
 
 @builds("Worker.Query")
 def one_worker(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], Callable[[Any], dict[str, Any]]]:
-    where = [_scope(ctx, workers.c.project_code), workers.c.id_number == data["idCardNumber"]]
+    where = [
+        _scope(ctx, workers.c.project_code),
+        workers.c.id_number == data["idCardNumber"],
+        *_body_eq(workers, data, "idCardType"),
+    ]
     return select(workers).where(and_(*where)).order_by(workers.c.seq), _body
 
 
@@ -146,6 +179,7 @@ def entry_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any], C
             ("teamSysNo", "team_sys_no"),
             ("idCardNumber", "id_number"),
         ),
+        *_body_eq(entry_exits, data, "corpCode", "corpName", "idCardType"),
     ]
     return select(entry_exits).where(and_(*where)).order_by(entry_exits.c.id), _body
 
@@ -157,6 +191,7 @@ def contract_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any]
         *_eq(
             contracts, data, ("projectCode", "project_code"), ("corpCode", "corp_code"), ("idCardNumber", "id_number")
         ),
+        *_body_eq(contracts, data, "corpName", "idCardType"),
     ]
     return select(contracts).where(and_(*where)).order_by(contracts.c.id), _body
 
@@ -173,6 +208,7 @@ def attendance_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[An
             ("teamSysNo", "team_sys_no"),
             ("idCardNumber", "id_number"),
         ),
+        *_body_eq(attendance, data, "idCardType"),
     ]
     return select(attendance).where(and_(*where)).order_by(attendance.c.moment, attendance.c.id), _body
 
@@ -189,6 +225,8 @@ def payroll_query(ctx: QueryContext, data: dict[str, Any]) -> tuple[Select[Any],
             ("payMonth", "pay_month"),
             ("payRollCode", "payroll_code"),
         ),
+        *_body_eq(payrolls, data, "corpCode", "corpName"),
+        *_detail_has(ctx, data, "idCardType", "idCardNumber"),
     ]
     return select(payrolls).where(and_(*where)).order_by(payrolls.c.payroll_code), _body
 

@@ -9,8 +9,11 @@ ASGI bridge to the same ``SimulatorApp``, so there is one app with one behaviour
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import TYPE_CHECKING, Any
+
+from granian._granian import RSGIProtocolClosed as ProtocolClosed
 
 from simulator.asgi import Message, SimulatorApp, build_app, tune_interpreter_for_serving
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 JSON_HEADERS = [("content-type", "application/json;charset=UTF-8")]
 BACKLOG = 1024  # a morning peak opens hundreds of connections at once
+log = logging.getLogger("jzgr.simulator")
 
 
 class RsgiApp:
@@ -38,7 +42,11 @@ class RsgiApp:
     async def __rsgi__(self, scope: Scope, protocol: HTTPProtocol) -> None:
         app = self.app
         if scope.method == "POST" and scope.path in app.paths and not app.platform.faults.rules:
-            body = await read_body(scope, protocol, app.platform.settings.max_body)
+            try:
+                body = await read_body(scope, protocol, app.platform.settings.max_body)
+            except ProtocolClosed:  # routine on a site's network: nothing to answer, nothing done
+                log.debug("%s went away before its request to %s was read whole", scope.client, scope.path)
+                return
             status, out = await app.answer_open_api(body, host_of(scope.client))
             protocol.response_bytes(status, JSON_HEADERS, out)
             return

@@ -26,7 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
+    select,
     update,
 )
 from sqlalchemy.engine import RootTransaction
@@ -37,6 +39,9 @@ from simulator.nonce_book import NonceBook
 from standard.envelope import compact_json
 
 metadata = MetaData()
+# Team numbers are issued after this one: 10 digits, as the real platform issues them (a client
+# cuts exactly 10 characters after 已存在班组编号为:).
+TEAM_SYS_NO_BASE = 1_000_000_000
 
 tenants = Table(
     "tenants",
@@ -310,7 +315,7 @@ class Store:
         metadata.create_all(store.engine)
         with store.tx() as conn:
             for name, start in (
-                ("team_sys_no", 100_000_000),
+                ("team_sys_no", TEAM_SYS_NO_BASE),
                 ("serial", 0),
                 ("payroll", 0),
                 ("worker", 0),
@@ -321,6 +326,14 @@ class Store:
                         conn.execute(insert(sequences).values(name=name, value=start))
                 except IntegrityError:
                     pass
+            # A database made before team numbers had 10 digits: continue above the base and above
+            # every stored team (bulk-loaded teams bring their own numbers).
+            floor = max(TEAM_SYS_NO_BASE, conn.execute(select(func.max(teams.c.team_sys_no))).scalar() or 0)
+            conn.execute(
+                update(sequences)
+                .where(sequences.c.name == "team_sys_no", sequences.c.value < floor)
+                .values(value=floor)
+            )
         return store
 
     @contextmanager

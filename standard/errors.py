@@ -22,6 +22,7 @@ IMAGE_FORMAT = "格式无效,目前仅支持:jpg,jpeg,png,jpeg"
 AREA_CODE = "参数值不正确,请参见行政区划字典表!"
 FUTURE_DAY = "不能大于当天!"
 FUTURE_TODAY = "不能大于今天!"
+NUL = "不能包含NUL字符!"  # our text: a NUL byte is no character of the data standard
 # Identity-number and credit-code defects (our texts; the platform's are not public).
 ID_TEXTS = {
     "format": FORMAT,

@@ -85,14 +85,23 @@ class Rule:
 # ---- text ---------------------------------------------------------------------------------
 
 
-Str = Annotated[str, StringConstraints(min_length=1)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-CorpName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Address = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Remark = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=30)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+def _text(value: str) -> str:
+    # A NUL is no character of the data standard's text (and PostgreSQL cannot store one): refused
+    # here, for every text field, so that both databases answer the same -1.
+    if "\x00" in value:
+        fail("nul", errors.NUL)
+    return value
+
+
+TEXT = Rule(_text)
+Str = Annotated[str, StringConstraints(min_length=1), TEXT]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=50), TEXT]
+CorpName = Annotated[str, StringConstraints(min_length=1, max_length=200), TEXT]
+ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=300), TEXT]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200), TEXT]
+Remark = Annotated[str, StringConstraints(min_length=1, max_length=1000), TEXT]
+PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=30), TEXT]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100), TEXT]
 
 
 def _mobile(value: str) -> str:
@@ -107,8 +116,8 @@ def _phone(value: str) -> str:
     return value
 
 
-Mobile = Annotated[str, StringConstraints(min_length=1), Rule(_mobile, {"pattern": formats.MOBILE_RE.pattern})]
-Phone = Annotated[str, StringConstraints(min_length=1), Rule(_phone, {"format": "phone"})]
+Mobile = Annotated[str, StringConstraints(min_length=1), Rule(_mobile, {"pattern": formats.MOBILE_RE.pattern}), TEXT]
+Phone = Annotated[str, StringConstraints(min_length=1), Rule(_phone, {"format": "phone"}), TEXT]
 
 
 def _pattern(regex: Any) -> Callable[[str], str]:
@@ -120,10 +129,12 @@ def _pattern(regex: Any) -> Callable[[str], str]:
     return check
 
 
-ZipCode = Annotated[str, Rule(_pattern(formats.ZIP_RE), {"pattern": formats.ZIP_RE.pattern})]
-Email = Annotated[str, StringConstraints(max_length=100), Rule(_pattern(formats.EMAIL_RE), {"format": "email"})]
-WebSite = Annotated[str, StringConstraints(max_length=200), Rule(_pattern(formats.WEBSITE_RE), {"format": "website"})]
-CnapsCode = Annotated[str, Rule(_pattern(formats.CNAPS_RE), {"pattern": formats.CNAPS_RE.pattern})]
+ZipCode = Annotated[str, Rule(_pattern(formats.ZIP_RE), {"pattern": formats.ZIP_RE.pattern}), TEXT]
+Email = Annotated[str, StringConstraints(max_length=100), Rule(_pattern(formats.EMAIL_RE), {"format": "email"}), TEXT]
+WebSite = Annotated[
+    str, StringConstraints(max_length=200), Rule(_pattern(formats.WEBSITE_RE), {"format": "website"}), TEXT
+]
+CnapsCode = Annotated[str, Rule(_pattern(formats.CNAPS_RE), {"pattern": formats.CNAPS_RE.pattern}), TEXT]
 
 # ---- codes --------------------------------------------------------------------------------
 
@@ -177,7 +188,7 @@ def _area_code(value: str) -> str:
     return value
 
 
-AreaCode = Annotated[str, StringConstraints(min_length=1), Rule(_area_code, {"format": "gb2260"})]
+AreaCode = Annotated[str, StringConstraints(min_length=1), Rule(_area_code, {"format": "gb2260"}), TEXT]
 
 
 def _corp_code(value: str) -> str:
@@ -187,7 +198,7 @@ def _corp_code(value: str) -> str:
         fail(exc.kind, errors.ID_TEXTS.get(exc.kind, errors.FORMAT))
 
 
-CorpCode = Annotated[str, StringConstraints(min_length=1), Rule(_corp_code, {"format": "uscc"})]
+CorpCode = Annotated[str, StringConstraints(min_length=1), Rule(_corp_code, {"format": "uscc"}), TEXT]
 
 # ---- identity numbers (encrypted) ---------------------------------------------------------
 
@@ -224,15 +235,16 @@ def _enterprise_account(value: str) -> str:
 
 
 BankCard = Annotated[
-    str, ENCRYPTED, StringConstraints(min_length=1), Rule(_personal_card, {"pattern": r"^62\d{14,17}$"})
+    str, ENCRYPTED, StringConstraints(min_length=1), Rule(_personal_card, {"pattern": r"^62\d{14,17}$"}), TEXT
 ]
 EnterpriseAccount = Annotated[
     str,
     ENCRYPTED,
     StringConstraints(min_length=1),
     Rule(_enterprise_account, {"pattern": formats.ENTERPRISE_ACCOUNT_RE.pattern}),
+    TEXT,
 ]
-EncryptedText = Annotated[str, ENCRYPTED, StringConstraints(min_length=1, max_length=100)]
+EncryptedText = Annotated[str, ENCRYPTED, StringConstraints(min_length=1, max_length=100), TEXT]
 
 # ---- dates --------------------------------------------------------------------------------
 
@@ -245,7 +257,7 @@ def _date(value: str) -> str:
     return value
 
 
-DateStr = Annotated[str, StringConstraints(min_length=1), Rule(_date, {"format": "date"})]
+DateStr = Annotated[str, StringConstraints(min_length=1), Rule(_date, {"format": "date"}), TEXT]
 
 
 def not_future_date(text: str = errors.FUTURE_DAY) -> Rule:
@@ -269,7 +281,7 @@ def _datetime(value: str) -> str:
     return value
 
 
-DateTimeStr = Annotated[str, StringConstraints(min_length=1), Rule(_datetime, {"format": "jzgr-datetime"})]
+DateTimeStr = Annotated[str, StringConstraints(min_length=1), Rule(_datetime, {"format": "jzgr-datetime"}), TEXT]
 
 
 def _date_or_datetime(value: str) -> str:
@@ -280,7 +292,9 @@ def _date_or_datetime(value: str) -> str:
     return value
 
 
-DateOrDateTime = Annotated[str, StringConstraints(min_length=1), Rule(_date_or_datetime, {"format": "jzgr-datetime"})]
+DateOrDateTime = Annotated[
+    str, StringConstraints(min_length=1), Rule(_date_or_datetime, {"format": "jzgr-datetime"}), TEXT
+]
 
 
 def _exit_time(value: str, info: ValidationInfo) -> str:
@@ -293,7 +307,9 @@ def _exit_time(value: str, info: ValidationInfo) -> str:
     return value
 
 
-SubcontractorExitTime = Annotated[str, StringConstraints(min_length=1), Rule(_exit_time, {"format": "past-datetime"})]
+SubcontractorExitTime = Annotated[
+    str, StringConstraints(min_length=1), Rule(_exit_time, {"format": "past-datetime"}), TEXT
+]
 
 
 def _attendance_time(value: str, info: ValidationInfo) -> str:
@@ -306,7 +322,9 @@ def _attendance_time(value: str, info: ValidationInfo) -> str:
     return value
 
 
-AttendanceTime = Annotated[str, StringConstraints(min_length=1), Rule(_attendance_time, {"format": "past-datetime"})]
+AttendanceTime = Annotated[
+    str, StringConstraints(min_length=1), Rule(_attendance_time, {"format": "past-datetime"}), TEXT
+]
 
 
 def _month(value: str) -> str:
@@ -317,7 +335,7 @@ def _month(value: str) -> str:
     return value
 
 
-MonthStr = Annotated[str, StringConstraints(min_length=1), Rule(_month, {"pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]
+MonthStr = Annotated[str, StringConstraints(min_length=1), Rule(_month, {"pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}), TEXT]
 
 
 def _pay_month(value: str, info: ValidationInfo) -> str:
@@ -331,7 +349,7 @@ def _pay_month(value: str, info: ValidationInfo) -> str:
     return value
 
 
-PayMonth = Annotated[str, StringConstraints(min_length=1), Rule(_pay_month, {"format": "past-month"})]
+PayMonth = Annotated[str, StringConstraints(min_length=1), Rule(_pay_month, {"format": "past-month"}), TEXT]
 
 
 def _back_pay_month(value: str) -> str:

@@ -49,7 +49,7 @@ def require(field: str, condition: str) -> None:
 class Attachment(WireModel):
     """``{name, data}``: a file inline as Base64, at most 1 MB (data.md §3.1)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Str, Field(max_length=200)]
     data: Annotated[Str, blob(1024)]
 
 

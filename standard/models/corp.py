@@ -26,12 +26,15 @@ from standard.models.base import QueryRequest, Row, WireModel
 
 
 class CorpUpload(WireModel):
+    """Required: what both sources require. WEDS also marks ``registerDate`` 必填, but XN's test
+    ``Corp.java`` shows the real platform accepting an upload without it (issue 13)."""
+
     corpCode: CorpCode
     corpName: CorpName
     areaCode: AreaCode
-    registerDate: DateStr
+    registerDate: DateStr | None = None
     corpType: Annotated[Str, code("corpType_registration")] | None = None
-    licenseNum: Annotated[str, Field(max_length=50)] | None = None
+    licenseNum: Annotated[Str, Field(max_length=50)] | None = None
     address: Address | None = None
     zipCode: ZipCode | None = None
     legalMan: Name | None = None

@@ -24,7 +24,7 @@ from standard.fields import (
 )
 from standard.models.base import QueryRequest, Row, WireModel
 
-EncryptedLicence = Annotated[str, ENCRYPTED, Field(min_length=1, max_length=100)]
+EncryptedLicence = Annotated[Str, ENCRYPTED, Field(max_length=100)]
 
 
 class BuilderLicense(WireModel):

@@ -19,7 +19,7 @@ from standard.fields import (
 )
 from standard.models.base import Attachment, QueryRequest, Row, WireModel, require
 
-TeamName = Annotated[str, Field(min_length=1, max_length=100)]
+TeamName = Annotated[Str, Field(max_length=100)]
 TeamAttachments = Annotated[list[Attachment], Field(max_length=5)]
 
 

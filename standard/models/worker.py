@@ -40,7 +40,7 @@ class WorkerItem(WireModel):
     idCardNumber: Annotated[Str, ENCRYPTED, id_number("idCardType")]
     workType: Annotated[Str, code("workType")]
     workRole: Annotated[int, int_code("workRole")]
-    nation: Annotated[str, Field(min_length=1, max_length=20)]
+    nation: Annotated[Str, Field(max_length=20)]
     address: Address
     headImage: Annotated[Str, image(50, url_switch=True)]
     politicsType: Annotated[Str, code("politicsType")]
@@ -50,14 +50,14 @@ class WorkerItem(WireModel):
     joinedTime: DateStr | None = None
     issueCardDate: DateStr | None = None
     issueCardPic: Annotated[Str, image(50)] | None = None
-    cardNumber: Annotated[str, Field(max_length=30)] | None = None
+    cardNumber: Annotated[Str, Field(max_length=30)] | None = None
     payRollBankCardNumber: BankCard | None = None
-    payRollBankName: Annotated[str, Field(max_length=50)] | None = None
+    payRollBankName: Annotated[Str, Field(max_length=50)] | None = None
     bankLinkNumber: CnapsCode | None = None
     payRollTopBankCode: Annotated[Str, code("bankCode")] | None = None
-    payRollTopBankName: Annotated[str, Field(max_length=50)] | None = None
+    payRollTopBankName: Annotated[Str, Field(max_length=50)] | None = None
     hasBuyInsurance: YesNo | None = None
-    Specialty: Annotated[str, Field(max_length=200)] | None = None  # capital S as published
+    Specialty: Annotated[Str, Field(max_length=200)] | None = None  # capital S as published
     hasBadMedicalHistory: YesNo | None = None
     urgentLinkMan: Name | None = None
     urgentLinkManPhone: PhoneText | None = None
@@ -84,7 +84,7 @@ class _WorkerHeader(WireModel):
     corpCode: CorpCode
     corpName: CorpName
     teamSysNo: TeamSysNo
-    teamName: Annotated[str, Field(min_length=1, max_length=100)]
+    teamName: Annotated[Str, Field(max_length=100)]
 
 
 class ProjectWorkerAdd(_WorkerHeader):

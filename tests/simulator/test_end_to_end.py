@@ -25,7 +25,7 @@ def test_full_upload_flow_and_queries(served_by_each: RunningServer, tenants: li
         api.write("ProjectSubContractor.Add", labour)
         body = {**team.payload, "projectCode": code}
         sys_no = api.write("Team.Add", body).result["teamSysNo"]
-        assert isinstance(sys_no, int) and 100_000_000 <= sys_no < 10_000_000_000
+        assert isinstance(sys_no, int) and 1_000_000_000 <= sys_no < 10_000_000_000
         team.team_sys_no = sys_no
         for w in team.workers:
             w.team_sys_no = sys_no

@@ -1,11 +1,15 @@
 """What every HTTP server of ``jzgr sim serve`` must do alike (granian through ``simulator.rsgi``,
 uvicorn through the ASGI app): the peer's address reaches the IP allow-list, wrong paths and verbs
-get envelopes, a request announcing a short body is not cut, the admin API and the console work
-through granian's bridge, and an admin call sees the same platform as open.api."""
+get envelopes, a request announcing a short body is not cut, a client vanishing mid-body leaves
+no traceback, the admin API and the console work through granian's bridge, and an admin call sees
+the same platform as open.api."""
 
 from __future__ import annotations
 
+import logging
 import socket
+import struct
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -94,3 +98,55 @@ def test_healthz_admin_and_console_share_the_platform(served_by_each: RunningSer
 )
 def test_host_of_rsgi_client(client: str, host: str) -> None:
     assert host_of(client) == host
+
+
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+HEAD = b"POST /open.api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+CUT_OFF = {
+    "content-length": HEAD + b"Content-Length: 1000\r\n\r\nappid=abc&method=Team.",
+    "chunked": HEAD + b"Transfer-Encoding: chunked\r\n\r\n9\r\nappid=abc\r\n40\r\n&method=Te",
+}
+
+
+@SQLITE
+@pytest.mark.parametrize("path", ["native", "bridge"])  # granian: open.api answered natively or bridged
+@pytest.mark.parametrize("ending", ["close", "reset"])
+@pytest.mark.parametrize("body", sorted(CUT_OFF))
+def test_a_client_vanishing_mid_body_leaves_no_traceback(
+    served_by_each: RunningServer,
+    platform: Platform,
+    tenants: list[Tenant],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    ending: str,
+    body: str,
+) -> None:
+    """A cut-off Content-Length, a truncated chunked body; the client closing or resetting: at
+    most one debug line, and the server goes on answering."""
+    if path == "bridge":  # a transport fault configured: granian bridges open.api to the ASGI app
+        platform.faults.add({"kind": "latency", "method": "Nothing.Matches"})
+    granian = Collected()
+    logging.getLogger("_granian").addHandler(granian)  # granian's own logger does not propagate
+    caplog.set_level(logging.DEBUG, logger="jzgr.simulator")
+    try:
+        sock = socket.create_connection(("127.0.0.1", served_by_each.port), timeout=5)
+        sock.sendall(CUT_OFF[body])
+        time.sleep(0.2)  # the server is reading the body
+        if ending == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        time.sleep(0.3)
+        assert httpx.post(served_by_each.url, data=_form(tenants[0])).json()["code"] == 0
+    finally:
+        logging.getLogger("_granian").removeHandler(granian)
+    records = [*granian.records, *caplog.records]
+    assert not [r for r in records if r.exc_info or r.levelno > logging.DEBUG], [r.getMessage() for r in records]
+    assert len([r for r in caplog.records if "went away" in r.getMessage()]) <= 1
