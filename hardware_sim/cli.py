@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from rich.text import Text
 
 from hardware_sim.control import DEFAULT_PORT
 from standard import terminal
-from standard.terminal import EnvironmentProblem
+from standard.terminal import EnvironmentProblem, UsageProblem
 
 app = typer.Typer(
     help=(
@@ -84,19 +85,24 @@ def up(
     URL as `vendor.receiver` in the site file), then run scenarios or act on single devices.
     """
     from hardware_sim import site as site_mod
+    from hardware_sim.control import BadAddress
     from hardware_sim.fleet import Fleet, FleetError
 
     try:
         site = site_mod.load(config)
     except site_mod.SiteError as exc:
         raise _fail(str(exc), 2) from None
+    if journal is not None and not (journal.parent.is_dir() and os.access(journal.parent, os.W_OK | os.X_OK)):
+        raise UsageProblem(f"--journal {journal}: the directory {journal.parent} does not exist or is not writable")
     try:
         fleet = Fleet(site, journal_path=journal)
     except FleetError as exc:
         raise _fail(f"{config}: {exc}", 2) from None
     try:
         asyncio.run(_up(fleet, control_host, control_port, duration, preload_roster, concurrency))
-    except (FleetError, OSError) as exc:  # a port in use, an address not of this machine
+    except BadAddress as exc:
+        raise UsageProblem(f"{exc} (--control-host)") from None
+    except (FleetError, OSError) as exc:  # a port in use
         raise EnvironmentProblem(" ".join(str(exc).split())) from None
 
 

@@ -415,6 +415,10 @@ class _Server(uvicorn.Server):
         yield
 
 
+class BadAddress(OSError):
+    """The control API's host is no address of this machine."""
+
+
 class ControlServer:
     """The control API served in the running event loop."""
 
@@ -448,10 +452,16 @@ class ControlServer:
 
     def _listen(self) -> socket.socket:
         try:
-            return socket.create_server((self.host, self.port))  # SO_REUSEADDR, never SO_REUSEPORT
+            socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise OSError(f"the control API cannot listen on {self.host!r}: {exc.strerror}") from None
+            raise BadAddress(f"the control API cannot listen on {self.host!r}: {exc.strerror}") from None
+        try:
+            return socket.create_server((self.host, self.port))  # SO_REUSEADDR, never SO_REUSEPORT
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise BadAddress(
+                    f"the control API cannot listen on {self.host}: not an address of this machine"
+                ) from None
             if exc.errno == errno.EADDRINUSE:
                 raise OSError(
                     f"the control API's port {self.port} on {self.host} is already in use (another "

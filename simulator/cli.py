@@ -178,10 +178,17 @@ def serve(
     async_delay: Annotated[float, typer.Option(min=0, help="seconds an async result stays at status 0")] = 1.0,
     timestamp_window: Annotated[
         str,
-        typer.Option(callback=_window("--timestamp-window"), help="±seconds a request's timestamp may be off, or off"),
+        typer.Option(
+            callback=_window("--timestamp-window"),
+            metavar="SECONDS|off",
+            help="±seconds a request's timestamp may be off, or off",
+        ),
     ] = "600",
     nonce_window: Annotated[
-        str, typer.Option(callback=_window("--nonce-window"), help="seconds a nonce is remembered, or off")
+        str,
+        typer.Option(
+            callback=_window("--nonce-window"), metavar="SECONDS|off", help="seconds a nonce is remembered, or off"
+        ),
     ] = "600",
     diagnostics: Annotated[bool, typer.Option(help="explain signature mismatches in -2 answers")] = True,
     defect: Annotated[

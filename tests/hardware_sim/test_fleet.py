@@ -503,6 +503,23 @@ def test_cli_up_names_a_device_whose_port_is_busy(jzgr: Any, tmp_path: Path, bus
     assert ran.error_line() == f"error: devices failed to start: gate: port {busy_port} on 127.0.0.1 is already in use"
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["--control-host", "192.0.2.1"],
+            "cannot listen on 192.0.2.1: not an address of this machine (--control-host)",
+        ),
+        (["--control-host", "nohost.invalid"], "cannot listen on 'nohost.invalid'"),
+        (["--journal", "/proc/jzgr/journal.jsonl"], "--journal /proc/jzgr/journal.jsonl: the directory /proc/jzgr"),
+    ],
+)
+def test_cli_up_refuses_bad_usage_in_one_line(jzgr: Any, tmp_path: Path, args: list[str], says: str) -> None:
+    ran = jzgr("devices", "up", "--config", _site_file(tmp_path), "--control-port", "0", "--duration", "5", *args)
+    assert ran.code == 2
+    assert says in ran.error_line()
+
+
 def test_cli_output_keeps_brackets_and_whole_ids_when_piped(jzgr: Any, tmp_path: Path) -> None:
     long_id = "dz-in-wucheng-canal-commercial-complex-north-gate-lane-0001"  # 59 of at most 64
     devices = [{"id": long_id, "kind": "fake", "direction": "in", "lane": 1}]
