@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import os
 import signal
@@ -51,6 +52,22 @@ ControlUrl = Annotated[
     ),
 ]
 DEFAULT_CONTROL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+class ScenarioName(enum.StrEnum):
+    """The scenarios of ``hardware_sim.scenarios`` (a test keeps the two lists equal)."""
+
+    morning = "morning"
+    lunch = "lunch"
+    evening = "evening"
+    day = "day"
+
+
+class Stamp(enum.StrEnum):
+    wall = "wall"
+    scenario = "scenario"
+
+
 Device = Annotated[str, typer.Argument(help="device id, as listed by `jzgr devices list`")]
 
 
@@ -414,7 +431,7 @@ def duplicate(device: Device, control: ControlUrl = DEFAULT_CONTROL) -> None:
 
 @app.command("scenario")
 def scenario(
-    name: Annotated[str, typer.Argument(help="morning, lunch, evening or day")],
+    name: Annotated[ScenarioName, typer.Argument(help="which part of the day")],
     time_scale: Annotated[
         float, typer.Option(min=0.001, help="scenario seconds per real second (60: an hour in a minute)")
     ] = 1.0,
@@ -423,7 +440,9 @@ def scenario(
     stranger_rate: Annotated[float, typer.Option(min=0, max=1, help="strangers per worker at the entry gates")] = 0.0,
     spoof_rate: Annotated[float, typer.Option(min=0, max=1, help="share of passes that first fail liveness")] = 0.0,
     duplicate_rate: Annotated[float, typer.Option(min=0, max=1, help="share of events uploaded twice")] = 0.0,
-    stamp: Annotated[str, typer.Option(help="event times: 'wall' (device clocks) or 'scenario' (06:30…)")] = "wall",
+    stamp: Annotated[
+        Stamp, typer.Option(help="event times: wall (the device clocks) or scenario (06:30…)")
+    ] = Stamp.wall,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow progress until the scenario ends")] = True,
     control: ControlUrl = DEFAULT_CONTROL,
 ) -> None:
@@ -433,13 +452,13 @@ def scenario(
         "stranger_rate": stranger_rate,
         "spoof_rate": spoof_rate,
         "duplicate_rate": duplicate_rate,
-        "stamp": stamp,
+        "stamp": stamp.value,
     }
     if seed is not None:
         body["seed"] = seed
     if workers is not None:
         body["workers"] = workers
-    run = _call(control, "POST", f"/scenarios/{name}", body)
+    run = _call(control, "POST", f"/scenarios/{name.value}", body)
     summary = run["summary"]
     console = out()
     console.print(

@@ -44,6 +44,8 @@ def test_every_command_and_option_has_help() -> None:
         (["sim", "serve", "--profile", "x"], "'strict', 'lenient'"),
         (["sim", "serve", "--server", "x"], "'granian', 'uvicorn'"),
         (["standard", "validate", "Team.Add", "--data", "t.json", "--profile", "x"], "'strict', 'lenient'"),
+        (["devices", "scenario", "x"], "'morning', 'lunch', 'evening', 'day'"),
+        (["devices", "scenario", "day", "--stamp", "x"], "'wall', 'scenario'"),
     ],
 )
 def test_choices_are_offered_and_checked(jzgr: Any, args: list[str], choices: str) -> None:
@@ -55,3 +57,10 @@ def test_choices_are_offered_and_checked(jzgr: Any, args: list[str], choices: st
 def test_the_credentials_file_is_called_credentials(jzgr: Any) -> None:
     ran = jzgr("client", "call", "--help")
     assert ran.code == 0 and "--credentials" in ran.out and "--tenant-file" not in ran.out
+
+
+def test_the_scenario_choices_are_the_fleets_scenarios() -> None:
+    from hardware_sim.cli import ScenarioName
+    from hardware_sim.scenarios import SCENARIOS
+
+    assert [s.value for s in ScenarioName] == list(SCENARIOS)
