@@ -557,3 +557,17 @@ def test_cli_up_with_a_bad_site_prints_the_problem_not_a_traceback(tmp_path: Pat
     assert result.exit_code == 2
     assert f"{config}: devices[0].port:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_list_keeps_whole_ids_when_piped(jzgr: Any, roster: list[Worker]) -> None:
+    long_id = "dz-in-wucheng-canal-commercial-complex-north-gate-lane-0001"
+    devices = [{"id": long_id, "kind": "fake", "direction": "in", "lane": 1}]
+    background = run_in_thread(fleet_of(roster, site="[workerList][0] 工地", devices=devices))
+    try:
+        ran = jzgr("devices", "list", "--control", background.url)
+    finally:
+        background.stop()
+    assert ran.code == 0, ran.err
+    assert "[workerList][0] 工地 (371402202611240001): 1 devices" in ran.out
+    row = next(line for line in ran.out.splitlines() if long_id in line)
+    assert "fake" in row and "on" in row and "up" in row
