@@ -40,6 +40,8 @@ def sqlite_db(tmp_path: Path) -> str:
         (["--credentials-out", "{tmp}"], 2, "--credentials-out"),
         (["--defect", "nope"], 2, "--defect"),
         (["--workers", "2"], 2, "--workers"),
+        (["--host", "192.0.2.1"], 2, "--host 192.0.2.1 is not an address of this machine"),
+        (["--host", "nohost.invalid"], 2, "--host 'nohost.invalid' is not an address of this machine"),
     ],
 )
 def test_serve_refuses_in_one_line(jzgr: Any, tmp_path: Path, args: list[str], code: int, names: str) -> None:
