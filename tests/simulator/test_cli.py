@@ -38,6 +38,11 @@ def sqlite_db(tmp_path: Path) -> str:
         (["--port", "99999"], 2, "--port"),
         (["--credentials-out", "{tmp}/missing/creds.json"], 2, "--credentials-out"),
         (["--credentials-out", "{tmp}"], 2, "--credentials-out"),
+        (
+            ["--credentials-out", "/proc/jzgr-creds.json"],
+            2,
+            "--credentials-out /proc/jzgr-creds.json cannot be written",
+        ),
         (["--defect", "nope"], 2, "--defect"),
         (["--workers", "2"], 2, "--workers"),
         (["--host", "192.0.2.1"], 2, "--host 192.0.2.1 is not an address of this machine"),
