@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import enum
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -109,12 +108,12 @@ def up(
         site = site_mod.load(config)
     except site_mod.SiteError as exc:
         raise _fail(str(exc), 2) from None
-    if journal is not None and not (journal.parent.is_dir() and os.access(journal.parent, os.W_OK | os.X_OK)):
-        raise UsageProblem(f"--journal {journal}: the directory {journal.parent} does not exist or is not writable")
     try:
         fleet = Fleet(site, journal_path=journal)
     except FleetError as exc:
         raise _fail(f"{config}: {exc}", 2) from None
+    except OSError as exc:  # the journal file (opened for appending)
+        raise UsageProblem(f"--journal {journal}: cannot write it ({exc.strerror})") from None
     try:
         asyncio.run(_up(fleet, control_host, control_port, duration, preload_roster, concurrency))
     except BadAddress as exc:

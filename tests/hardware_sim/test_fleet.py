@@ -511,7 +511,8 @@ def test_cli_up_names_a_device_whose_port_is_busy(jzgr: Any, tmp_path: Path, bus
             "cannot listen on 192.0.2.1: not an address of this machine (--control-host)",
         ),
         (["--control-host", "nohost.invalid"], "cannot listen on 'nohost.invalid'"),
-        (["--journal", "/proc/jzgr/journal.jsonl"], "--journal /proc/jzgr/journal.jsonl: the directory /proc/jzgr"),
+        (["--journal", "/proc/jzgr/journal.jsonl"], "--journal /proc/jzgr/journal.jsonl: cannot write it"),
+        (["--journal", "/proc/jzgr-journal.jsonl"], "--journal /proc/jzgr-journal.jsonl: cannot write it"),
     ],
 )
 def test_cli_up_refuses_bad_usage_in_one_line(jzgr: Any, tmp_path: Path, args: list[str], says: str) -> None:
