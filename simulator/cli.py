@@ -96,8 +96,12 @@ def check_database(db: str) -> None:
         folder = Path(url.database).parent
         if not folder.is_dir():
             raise UsageProblem(f"--db {db}: the directory {folder} does not exist; create it or choose another path")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise UsageProblem(f"--db {db}: the directory {folder} is not writable; choose another path")
+        import sqlite3  # what the store will use; tried here, since permission bits say nothing for root
+
+        try:
+            sqlite3.connect(url.database).close()  # creates the file, as the store would
+        except sqlite3.Error as exc:
+            raise UsageProblem(f"--db {db}: cannot open the SQLite file ({exc}); choose another path") from None
         return
     from simulator.store import engine_for
 
@@ -222,6 +226,8 @@ def serve(
     check_port_free(host, port)
     try:
         claim = claim_for_serving(db)  # held open until this process ends
+    except OSError as exc:
+        raise UsageProblem(f"--db {db}: cannot create the lock file beside it ({exc.strerror})") from None
     except FileInUse:
         raise UsageProblem(
             f"{db} is already being served by another jzgr sim serve: one server per SQLite file "

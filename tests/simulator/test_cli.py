@@ -29,6 +29,7 @@ def sqlite_db(tmp_path: Path) -> str:
     [
         (["--db", "sqlite:///{tmp}/missing/sim.db"], 2, "missing does not exist"),
         (["--db", "bogus://"], 2, "--db 'bogus://'"),
+        (["--db", "sqlite:////proc/jzgr-sim.db"], 2, "--db sqlite:////proc/jzgr-sim.db: cannot open the SQLite file"),
         (["--db", "not a url"], 2, "--db 'not a url' is not a database URL"),
         (["--db", "postgresql://postgres@127.0.0.1:1/jzgr"], 3, "--db postgresql://postgres@127.0.0.1:1/jzgr"),
         (["--db", "postgresql://postgres@127.0.0.1:5432/jzgr_no_such_database"], 3, "createdb jzgr_no_such_database"),
@@ -84,6 +85,8 @@ def test_the_profile_choices_are_the_standards_profiles() -> None:
 def test_tenant_commands_refuse_a_bad_database_in_one_line(jzgr: Any, tmp_path: Path) -> None:
     ran = jzgr("sim", "tenant", "list", "--db", f"sqlite:///{tmp_path}/missing/sim.db")
     assert ran.code == 2 and "--db" in ran.error_line()
+    ran = jzgr("sim", "tenant", "list", "--db", "sqlite:////proc/jzgr-sim.db")
+    assert ran.code == 2 and "cannot open the SQLite file" in ran.error_line()
     ran = jzgr("sim", "tenant", "add", "1234", "--db", "postgresql://postgres@127.0.0.1:1/jzgr")
     assert ran.code == 3 and "cannot connect" in ran.error_line()
 
