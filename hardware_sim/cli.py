@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import signal
 import time
@@ -17,10 +18,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from hardware_sim.control import DEFAULT_PORT
+from standard import terminal
+from standard.terminal import EnvironmentProblem, UsageProblem
 
 app = typer.Typer(
     help=(
@@ -30,8 +33,13 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-console = Console()
-errors = Console(stderr=True)
+
+
+def out() -> Console:
+    """stdout, made when printing: markup off (ids and site names print as they are), piped output
+    plain and unwrapped (standard.terminal)."""
+    return terminal.console()
+
 
 ControlUrl = Annotated[
     str,
@@ -43,12 +51,30 @@ ControlUrl = Annotated[
     ),
 ]
 DEFAULT_CONTROL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+class ScenarioName(enum.StrEnum):
+    """The scenarios of ``hardware_sim.scenarios`` (a test keeps the two lists equal)."""
+
+    morning = "morning"
+    lunch = "lunch"
+    evening = "evening"
+    day = "day"
+
+
+class Stamp(enum.StrEnum):
+    wall = "wall"
+    scenario = "scenario"
+
+
 Device = Annotated[str, typer.Argument(help="device id, as listed by `jzgr devices list`")]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` (a site file's problems: one line each) and exit with ``code``."""
+    errors = terminal.console(stderr=True)
     for line in message.splitlines() or [""]:
-        errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        errors.print(Text.assemble(("error:", "red"), " ", line), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -75,6 +101,7 @@ def up(
     URL as `vendor.receiver` in the site file), then run scenarios or act on single devices.
     """
     from hardware_sim import site as site_mod
+    from hardware_sim.control import BadAddress
     from hardware_sim.fleet import Fleet, FleetError
 
     try:
@@ -85,17 +112,20 @@ def up(
         fleet = Fleet(site, journal_path=journal)
     except FleetError as exc:
         raise _fail(f"{config}: {exc}", 2) from None
+    except OSError as exc:  # the journal file (opened for appending)
+        raise UsageProblem(f"--journal {journal}: cannot write it ({exc.strerror})") from None
     try:
         asyncio.run(_up(fleet, control_host, control_port, duration, preload_roster, concurrency))
-    except FleetError as exc:
-        raise _fail(str(exc), 1) from None
-    except OSError as exc:
-        raise _fail(str(exc), 1) from None
+    except BadAddress as exc:
+        raise UsageProblem(f"{exc} (--control-host)") from None
+    except (FleetError, OSError) as exc:  # a port in use
+        raise EnvironmentProblem(" ".join(str(exc).split())) from None
 
 
 async def _up(fleet: Any, host: str, port: int, duration: float | None, preload: bool, concurrency: int) -> None:
     from hardware_sim.control import ControlServer
 
+    console = out()
     started = time.monotonic()
     with console.status(f"starting {len(fleet.members)} devices…"):
         await fleet.start(concurrency=concurrency)
@@ -129,8 +159,11 @@ async def _up(fleet: Any, host: str, port: int, duration: float | None, preload:
 
 
 def _show(fleet: Any, control_url: str, seconds: float) -> None:
+    console = out()
     site = fleet.site
-    console.print(f"[bold]{site.site}[/bold]  project {site.project_code}  roster {len(fleet.roster)} workers")
+    console.print(
+        Text.assemble((site.site, "bold"), f"  project {site.project_code}  roster {len(fleet.roster)} workers")
+    )
     rows = fleet.status()
     table = Table(title=f"{len(rows)} devices up in {seconds:.1f} s", show_lines=False)
     for column in ("device", "kind", "dir", "lane", "device URL", "login", "pushes to"):
@@ -149,7 +182,9 @@ def _show(fleet: Any, control_url: str, seconds: float) -> None:
     console.print(table)
     if len(rows) > len(shown):
         console.print(f"… and {len(rows) - len(shown)} more: `jzgr devices list --control {control_url}`")
-    console.print(f"control API: [bold]{control_url}[/bold]   (jzgr devices list --control {control_url})")
+    console.print(
+        Text.assemble("control API: ", (control_url, "bold"), f"   (jzgr devices list --control {control_url})")
+    )
     console.print("Ctrl-C stops the fleet.")
 
 
@@ -163,6 +198,7 @@ def check(config: Annotated[Path, typer.Option("--config", "-c", help="the site 
     except site_mod.SiteError as exc:
         raise _fail(str(exc), 2) from None
     devices = site.expanded()
+    console = out()
     console.print(f"{config}: OK — {site.site}, project {site.project_code}, {len(devices)} device(s)")
     for device in devices[:20]:
         console.print(f"  {device.id:<20} {device.kind:<8} {device.direction:<3} {device.url or '(connects out)'}")
@@ -177,8 +213,8 @@ def _call(control: str, method: str, path: str, body: dict[str, Any] | None = No
     try:
         response = httpx.request(method, url, json=body, params=query, timeout=30)
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"cannot reach the control API at {control} ({exc}): is `jzgr devices up` running there?", 2
+        raise EnvironmentProblem(
+            f"cannot reach the control API at {control} ({exc}): is `jzgr devices up` running there? (--control)"
         ) from None
     if response.status_code >= 400:
         try:
@@ -195,17 +231,19 @@ def _print_event(answer: dict[str, Any]) -> None:
     event = answer.get("event")
     device = answer.get("device", {})
     if event:
-        console.print(
+        line = Text(
             f"{device.get('id')}: event #{event['serial_no']} {event['event']} ({event['direction']}) "
             f"employee {event['employee_no'] or '-'} at {event['at']}"
-            + ("" if event["current"] else "  [yellow](buffered: device offline)[/yellow]")
         )
+        if not event["current"]:
+            line.append("  (buffered: device offline)", style="yellow")
+        out().print(line)
     _print_state(device)
 
 
 def _print_state(device: dict[str, Any]) -> None:
     if device:
-        console.print(
+        out().print(
             f"{device.get('id')}: powered={device.get('powered')} online={device.get('online')} "
             f"buffered={device.get('buffered')} delivered={device.get('delivered')} clock={device.get('clock')}"
         )
@@ -218,6 +256,7 @@ def list_devices(
 ) -> None:
     """List the devices of the running fleet with their state."""
     answer = _call(control, "GET", "/devices")
+    console = out()
     if as_json:
         console.print_json(data=answer)
         return
@@ -244,8 +283,8 @@ def list_devices(
             row["direction"],
             "" if row["lane"] is None else str(row["lane"]),
             row["url"] or "-",
-            "on" if row["powered"] else "[red]off[/red]",
-            "up" if row["online"] else "[red]down[/red]",
+            "on" if row["powered"] else Text("off", style="red"),
+            "up" if row["online"] else Text("down", style="red"),
             str(row["enrolled"]),
             str(row["buffered"]),
             str(row["delivered"]),
@@ -257,14 +296,14 @@ def list_devices(
 @app.command("status")
 def status(device: Device, control: ControlUrl = DEFAULT_CONTROL) -> None:
     """Show one device's state as JSON."""
-    console.print_json(data=_call(control, "GET", f"/devices/{device}"))
+    out().print_json(data=_call(control, "GET", f"/devices/{device}"))
 
 
 @app.command("roster")
 def roster(
     control: ControlUrl = DEFAULT_CONTROL,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="skip this many workers")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="list at most this many workers")] = 50,
 ) -> None:
     """List the site's workers with their index (for `present-face --worker N`)."""
     answer = _call(control, "GET", "/roster", offset=offset, limit=limit)
@@ -273,7 +312,7 @@ def roster(
         table.add_column(column)
     for w in answer["workers"]:
         table.add_row(str(w["worker_index"]), w["name"], w["id_number"], w["team"])
-    console.print(table)
+    out().print(table)
 
 
 @app.command("present-face")
@@ -391,7 +430,7 @@ def duplicate(device: Device, control: ControlUrl = DEFAULT_CONTROL) -> None:
 
 @app.command("scenario")
 def scenario(
-    name: Annotated[str, typer.Argument(help="morning, lunch, evening or day")],
+    name: Annotated[ScenarioName, typer.Argument(help="which part of the day")],
     time_scale: Annotated[
         float, typer.Option(min=0.001, help="scenario seconds per real second (60: an hour in a minute)")
     ] = 1.0,
@@ -400,7 +439,9 @@ def scenario(
     stranger_rate: Annotated[float, typer.Option(min=0, max=1, help="strangers per worker at the entry gates")] = 0.0,
     spoof_rate: Annotated[float, typer.Option(min=0, max=1, help="share of passes that first fail liveness")] = 0.0,
     duplicate_rate: Annotated[float, typer.Option(min=0, max=1, help="share of events uploaded twice")] = 0.0,
-    stamp: Annotated[str, typer.Option(help="event times: 'wall' (device clocks) or 'scenario' (06:30…)")] = "wall",
+    stamp: Annotated[
+        Stamp, typer.Option(help="event times: wall (the device clocks) or scenario (06:30…)")
+    ] = Stamp.wall,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow progress until the scenario ends")] = True,
     control: ControlUrl = DEFAULT_CONTROL,
 ) -> None:
@@ -410,14 +451,15 @@ def scenario(
         "stranger_rate": stranger_rate,
         "spoof_rate": spoof_rate,
         "duplicate_rate": duplicate_rate,
-        "stamp": stamp,
+        "stamp": stamp.value,
     }
     if seed is not None:
         body["seed"] = seed
     if workers is not None:
         body["workers"] = workers
-    run = _call(control, "POST", f"/scenarios/{name}", body)
+    run = _call(control, "POST", f"/scenarios/{name.value}", body)
     summary = run["summary"]
+    console = out()
     console.print(
         f"{run['id']}: {run['total']} steps, {summary['present']} workers, scenario time "
         f"{summary['first']} → {summary['last']} at ×{time_scale:g}"
@@ -427,7 +469,7 @@ def scenario(
     while run["status"] == "running":
         time.sleep(0.5)
         run = _call(control, "GET", f"/scenarios/{run['id']}")
-        console.print(f"  {run['scenario_time']}  {run['done']}/{run['total']}", highlight=False)
+        console.print(f"  {run['scenario_time']}  {run['done']}/{run['total']}")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(run["counts"].items()))
     console.print(f"{run['id']}: {run['status']} — {counts}" + (f" — {run['error']}" if run["error"] else ""))
     if run["status"] != "done":
@@ -438,8 +480,9 @@ def scenario(
 def scenarios_list(control: ControlUrl = DEFAULT_CONTROL) -> None:
     """List the scenarios available and those run so far."""
     answer = _call(control, "GET", "/scenarios")
+    console = out()
     for item in answer["available"]:
-        console.print(f"[bold]{item['name']}[/bold]: {item['description']}")
+        console.print(Text.assemble((item["name"], "bold"), f": {item['description']}"))
     for run in answer["runs"]:
         console.print(f"  {run['id']}: {run['status']} {run['done']}/{run['total']} at {run['scenario_time']}")
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
+import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import datetime
@@ -413,6 +415,10 @@ class _Server(uvicorn.Server):
         yield
 
 
+class BadAddress(OSError):
+    """The control API's host is no address of this machine."""
+
+
 class ControlServer:
     """The control API served in the running event loop."""
 
@@ -431,7 +437,10 @@ class ControlServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve(), name="jzgr-devices-control")
+        """Listen and serve; an OSError naming the address when it cannot listen (uvicorn itself
+        would log the error and raise SystemExit from its task)."""
+        listener = self._listen()
+        self._task = asyncio.create_task(self.server.serve(sockets=[listener]), name="jzgr-devices-control")
         while not self.server.started:
             if self._task.done():
                 error = self._task.exception()
@@ -440,6 +449,25 @@ class ControlServer:
         sockets = [s for server in self.server.servers for s in server.sockets]
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
+
+    def _listen(self) -> socket.socket:
+        try:
+            socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise BadAddress(f"the control API cannot listen on {self.host!r}: {exc.strerror}") from None
+        try:
+            return socket.create_server((self.host, self.port))  # SO_REUSEADDR, never SO_REUSEPORT
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise BadAddress(
+                    f"the control API cannot listen on {self.host}: not an address of this machine"
+                ) from None
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(
+                    f"the control API's port {self.port} on {self.host} is already in use (another "
+                    "`jzgr devices up`?); stop it or pass --control-port (0: any free port)"
+                ) from None
+            raise OSError(f"the control API cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
 
     async def stop(self) -> None:
         if self._task is not None:

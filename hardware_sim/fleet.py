@@ -14,6 +14,7 @@ puts it straight into devices the vendor has not issued, and flags that in the j
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import ipaddress
 import random
@@ -235,6 +236,13 @@ class Fleet:
             async with gate:
                 try:
                     await member.device.start()
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE and member.config.port is not None:
+                        failures.append(
+                            f"{member.config.id}: port {member.config.port} on {member.config.host} is already in use"
+                        )
+                    else:
+                        failures.append(f"{member.config.id}: {type(exc).__name__}: {exc}")
                 except Exception as exc:
                     failures.append(f"{member.config.id}: {type(exc).__name__}: {exc}")
                 else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +12,27 @@ import typer
 
 from standard import crypto, errors, explainer, methods, payload, signature
 from standard.profile import get_profile
+from standard.terminal import UsageProblem
 
 app = typer.Typer(
     help="The interface standard as code: signatures, AES fields, payload validation.", no_args_is_help=True
 )
+Secret = Annotated[str, typer.Option(help="the appsecret (at least 16 bytes for AES: it supplies the IV)")]
+
+
+class ProfileChoice(enum.StrEnum):
+    """The strictness profiles of ``standard.profile`` (a test keeps the two lists equal)."""
+
+    strict = "strict"
+    lenient = "lenient"
+
+
+def _aes_secret(secret: str) -> str:
+    """The secret, refused in one line when AES cannot use it as a key."""
+    size = len(secret.encode("utf-8"))
+    if size < 16:
+        raise UsageProblem(f"--secret has {size} bytes; AES needs at least 16 (the IV is its first 16 bytes)")
+    return secret
 
 
 @app.command("sign")
@@ -42,21 +60,33 @@ def explain_cmd(
 
 @app.command("encrypt")
 def encrypt_cmd(
-    text: str,
-    secret: Annotated[str, typer.Option()],
-    aes128_outlier: bool = typer.Option(False, help="AES-128 outlier"),
+    text: Annotated[str, typer.Argument(help="the plaintext of one field, e.g. an ID card number")],
+    secret: Secret,
+    aes128_outlier: Annotated[
+        bool, typer.Option(help="encrypt with the AES-128 outlier key (the secret's first 16 bytes) some clients use")
+    ] = False,
 ) -> None:
+    """Encrypt one field value as the standard does (AES-CBC, key and IV from the secret), base64."""
     variant = crypto.AesVariant.OUTLIER_AES128 if aes128_outlier else crypto.AesVariant.STANDARD
-    typer.echo(crypto.encrypt(text, secret, variant))
+    try:
+        typer.echo(crypto.encrypt(text, _aes_secret(secret), variant))
+    except ValueError as exc:  # a secret whose length is no AES key size
+        raise UsageProblem(f"--secret: {exc}") from None
 
 
 @app.command("decrypt")
-def decrypt_cmd(text: str, secret: Annotated[str, typer.Option()]) -> None:
+def decrypt_cmd(
+    text: Annotated[str, typer.Argument(help="the base64 ciphertext of one field")],
+    secret: Secret,
+) -> None:
+    """Decrypt one field value; says so when only the AES-128 outlier key opens it (exit 1: it does not decrypt)."""
     try:
-        plain, variant = crypto.decrypt_lenient(text, secret)
+        plain, variant = crypto.decrypt_lenient(text, _aes_secret(secret))
     except crypto.DecryptError as exc:
         typer.echo(f"does not decrypt: {exc}", err=True)
         raise typer.Exit(1) from None
+    except ValueError as exc:  # a secret whose length is no AES key size
+        raise UsageProblem(f"--secret: {exc}") from None
     typer.echo(plain)
     if variant is not crypto.AesVariant.STANDARD:
         typer.echo("warning: decrypted only with the AES-128 outlier key", err=True)
@@ -66,18 +96,24 @@ def decrypt_cmd(text: str, secret: Annotated[str, typer.Option()]) -> None:
 def validate_cmd(
     method: Annotated[str, typer.Argument(help="e.g. WorkerAttendance.Add")],
     data: Annotated[Path, typer.Option(help="JSON file with the plaintext data")],
-    profile: Annotated[str, typer.Option(help="strict or lenient")] = "strict",
+    profile: Annotated[
+        ProfileChoice, typer.Option(help="strictness: the standard as written, or what the real platform accepts")
+    ] = ProfileChoice.strict,
 ) -> None:
-    """Validate a plaintext payload; print the platform-style errors."""
+    """Validate a plaintext payload; print the platform-style errors (exit 1 when invalid)."""
     spec = methods.get(method)
     if spec is None:
-        typer.echo(f"unknown method {method!r}", err=True)
-        raise typer.Exit(2)
+        raise UsageProblem(f"unknown method {method!r}; known: {', '.join(methods.METHODS)}")
     try:
-        raw = payload.load_json(data.read_text(encoding="utf-8"))
+        text = data.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageProblem(f"--data {data}: cannot read it ({reason})") from None
+    try:
+        raw = payload.load_json(text)
         if spec.normalise:
             raw = spec.normalise(raw)
-        payload.validate(spec.request, raw, profile=get_profile(profile))
+        payload.validate(spec.request, raw, profile=get_profile(profile.value))
     except errors.PayloadInvalid as exc:
         typer.echo(json.dumps([e.to_json() for e in exc.errors], ensure_ascii=False, indent=1))
         raise typer.Exit(1) from None

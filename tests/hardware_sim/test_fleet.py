@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -464,12 +465,72 @@ def test_cli_client_commands_against_a_running_fleet(running: str) -> None:
     assert "done" in scenario.output
 
 
-def test_cli_says_when_the_fleet_is_not_running() -> None:
-    from hardware_sim.cli import app
+def test_cli_says_when_the_fleet_is_not_running(jzgr: Any) -> None:
+    ran = jzgr("devices", "list", "--control", "http://127.0.0.1:9")
+    assert ran.code == 3
+    line = ran.error_line()
+    assert "cannot reach the control API at http://127.0.0.1:9" in line and "jzgr devices up" in line
 
-    result = CliRunner().invoke(app, ["list", "--control", "http://127.0.0.1:9"])
-    assert result.exit_code == 2
-    assert "cannot reach the control API" in result.output and "jzgr devices up" in result.output
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def _site_file(tmp_path: Path, **over: Any) -> str:
+    config = tmp_path / "site.yaml"
+    config.write_text(yaml.safe_dump(site_data(**over), allow_unicode=True), encoding="utf-8")
+    return str(config)
+
+
+def test_cli_up_refuses_a_busy_control_port_in_one_line(jzgr: Any, tmp_path: Path, busy_port: int) -> None:
+    ran = jzgr("devices", "up", "--config", _site_file(tmp_path), "--control-port", str(busy_port), "--duration", "5")
+    assert ran.code == 3
+    assert ran.error_line() == (
+        f"error: the control API's port {busy_port} on 127.0.0.1 is already in use (another `jzgr devices up`?); "
+        "stop it or pass --control-port (0: any free port)"
+    )
+
+
+def test_cli_up_names_a_device_whose_port_is_busy(jzgr: Any, tmp_path: Path, busy_port: int) -> None:
+    devices = [{"id": "gate", "kind": "isapi", "port": busy_port, "options": {"username": "admin", "password": "x"}}]
+    ran = jzgr("devices", "up", "--config", _site_file(tmp_path, devices=devices), "--control-port", "0")
+    assert ran.code == 3
+    assert ran.error_line() == f"error: devices failed to start: gate: port {busy_port} on 127.0.0.1 is already in use"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["--control-host", "192.0.2.1"],
+            "cannot listen on 192.0.2.1: not an address of this machine (--control-host)",
+        ),
+        (["--control-host", "nohost.invalid"], "cannot listen on 'nohost.invalid'"),
+        (["--journal", "/proc/jzgr/journal.jsonl"], "--journal /proc/jzgr/journal.jsonl: cannot write it"),
+        (["--journal", "/proc/jzgr-journal.jsonl"], "--journal /proc/jzgr-journal.jsonl: cannot write it"),
+    ],
+)
+def test_cli_up_refuses_bad_usage_in_one_line(jzgr: Any, tmp_path: Path, args: list[str], says: str) -> None:
+    ran = jzgr("devices", "up", "--config", _site_file(tmp_path), "--control-port", "0", "--duration", "5", *args)
+    assert ran.code == 2
+    assert says in ran.error_line()
+
+
+def test_cli_output_keeps_brackets_and_whole_ids_when_piped(jzgr: Any, tmp_path: Path) -> None:
+    long_id = "dz-in-wucheng-canal-commercial-complex-north-gate-lane-0001"  # 59 of at most 64
+    devices = [{"id": long_id, "kind": "fake", "direction": "in", "lane": 1}]
+    config = _site_file(tmp_path, site="[workerList][0][idCardNumber] 工地", devices=devices)
+    ran = jzgr("devices", "up", "--config", config, "--control-port", "0", "--duration", "0.2")
+    assert ran.code == 0, ran.err
+    assert "[workerList][0][idCardNumber] 工地  project" in ran.out
+    row = next(line for line in ran.out.splitlines() if long_id in line)  # one line, the id whole
+    assert "(connects out)" in row or "(set by the vendor)" in row
+    assert all(len(line) <= 10_000 for line in ran.out.splitlines())
 
 
 def test_cli_up_runs_a_site_for_a_duration(tmp_path: Path) -> None:
@@ -497,3 +558,17 @@ def test_cli_up_with_a_bad_site_prints_the_problem_not_a_traceback(tmp_path: Pat
     assert result.exit_code == 2
     assert f"{config}: devices[0].port:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_list_keeps_whole_ids_when_piped(jzgr: Any, roster: list[Worker]) -> None:
+    long_id = "dz-in-wucheng-canal-commercial-complex-north-gate-lane-0001"
+    devices = [{"id": long_id, "kind": "fake", "direction": "in", "lane": 1}]
+    background = run_in_thread(fleet_of(roster, site="[workerList][0] 工地", devices=devices))
+    try:
+        ran = jzgr("devices", "list", "--control", background.url)
+    finally:
+        background.stop()
+    assert ran.code == 0, ran.err
+    assert "[workerList][0] 工地 (371402202611240001): 1 devices" in ran.out
+    row = next(line for line in ran.out.splitlines() if long_id in line)
+    assert "fake" in row and "on" in row and "up" in row

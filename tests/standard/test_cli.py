@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from typer.testing import CliRunner
 
 from jzgr.cli import app
 from standard import envelope, signature
+from standard.cli import ProfileChoice
+from standard.profile import PROFILES
 
 SECRET = "0123456789abcdef0123456789abcdef"
 runner = CliRunner()
@@ -58,3 +62,34 @@ def test_encrypt_decrypt_round_trip() -> None:
     assert dec.exit_code == 0 and dec.stdout.strip() == "110101199003071234"
     bad = runner.invoke(app, ["standard", "decrypt", "not-base64!", "--secret", SECRET])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
+
+
+# -- one-line refusals, through jzgr's entry point (main) ----------------------------------------
+def test_validate_refuses_a_missing_data_file_in_one_line(jzgr: Any, tmp_path: Path) -> None:
+    ran = jzgr("standard", "validate", "WorkerAttendance.Add", "--data", str(tmp_path / "nope.json"))
+    assert ran.code == 2
+    assert ran.error_line() == f"error: --data {tmp_path / 'nope.json'}: cannot read it (No such file or directory)"
+
+
+def test_validate_offers_the_profiles_as_choices(jzgr: Any, tmp_path: Path) -> None:
+    data = tmp_path / "att.json"
+    data.write_text("{}", encoding="utf-8")
+    ran = jzgr("standard", "validate", "WorkerAttendance.Add", "--data", str(data), "--profile", "bogus")
+    assert ran.code == 2
+    line = ran.error_line()
+    assert "--profile" in line and "'strict', 'lenient'" in line
+    assert [p.value for p in ProfileChoice] == list(PROFILES)
+
+
+def test_validate_names_the_known_methods(jzgr: Any, tmp_path: Path) -> None:
+    ran = jzgr("standard", "validate", "Nope.Add", "--data", str(tmp_path / "x.json"))
+    assert ran.code == 2 and "unknown method 'Nope.Add'; known: Corp.Upload" in ran.error_line()
+
+
+@pytest.mark.parametrize("command", ["encrypt", "decrypt"])
+@pytest.mark.parametrize(
+    ("secret", "says"), [("short", "--secret has 5 bytes"), ("x" * 20, "--secret: the secret has 20")]
+)
+def test_aes_refuses_a_secret_it_cannot_use_in_one_line(jzgr: Any, command: str, secret: str, says: str) -> None:
+    ran = jzgr("standard", command, "abc", "--secret", secret)
+    assert ran.code == 2 and says in ran.error_line()
