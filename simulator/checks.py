@@ -201,7 +201,9 @@ def _span(seconds: float) -> str:
 
 def skew_diagnosis(sent: datetime, now: datetime, window: float) -> str:
     """Why a timestamp is out of the window: the platform's Beijing time, the time received and the
-    offset, read as a time-zone mistake when it is (nearly) a whole number of hours."""
+    offset, read as a time-zone mistake when it is (nearly) a whole number of hours. In whole
+    seconds, as both times are shown."""
+    now = now.replace(microsecond=0)
     skew = (sent - now).total_seconds()
     hours = round(skew / HOUR)
     side = "behind" if skew < 0 else "ahead"
