@@ -97,15 +97,34 @@ def render_key_notes(notes: list[KeyNote]) -> str:
     return "; ".join(n.render() for n in notes)
 
 
-@cache
-def _names(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, str]]:
-    names = frozenset(model.model_fields)
-    return names, {n.lower(): n for n in names}
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    """What key matching needs of one model, computed once."""
+
+    names: frozenset[str]
+    by_lower: dict[str, str]
+    # (field name, child model, is a list, the child's names when it has no children of its own)
+    children: tuple[tuple[str, type[BaseModel], bool, frozenset[str] | None], ...]
 
 
-@cache
-def _has_children(model: type[BaseModel]) -> bool:
-    return any(fs.child is not None for fs in shape(model).values())
+_PLANS: dict[type[BaseModel], _KeyPlan] = {}
+
+
+def _plan(model: type[BaseModel]) -> _KeyPlan:
+    plan = _PLANS.get(model)
+    if plan is None:
+        children = tuple(
+            (name, fs.child, fs.is_list, _flat_names(fs.child))
+            for name, fs in shape(model).items()
+            if fs.child is not None
+        )
+        names = frozenset(model.model_fields)
+        plan = _PLANS[model] = _KeyPlan(names, {n.lower(): n for n in names}, children)
+    return plan
+
+
+def _flat_names(model: type[BaseModel]) -> frozenset[str] | None:
+    return None if any(fs.child for fs in shape(model).values()) else frozenset(model.model_fields)
 
 
 def match_keys(model: type[BaseModel], data: Any, *, case_insensitive: bool) -> tuple[Any, list[KeyNote]]:
@@ -120,38 +139,42 @@ def match_keys(model: type[BaseModel], data: Any, *, case_insensitive: bool) -> 
 def _match(model: type[BaseModel], data: Any, ci: bool, path: Path, notes: list[KeyNote]) -> Any:
     if not isinstance(data, dict):
         return data
-    names, by_lower = _names(model)
-    out = data
-    if not data.keys() <= names:  # the usual case, decided in C: every key is the standard's
-        out = {}
-        for key, value in data.items():
-            if key in names:
-                out[key] = value
-                continue
-            text = str(key)
-            standard = by_lower.get(text.lower())
-            if standard is not None and ci and standard not in data and standard not in out:
-                out[standard] = value
-                notes.append(KeyNote((*path, text), "case-matched", standard))
-                continue
-            if standard is None:
-                close = difflib.get_close_matches(text, names, n=1, cutoff=0.8)
-                standard = close[0] if close else None
-            notes.append(KeyNote((*path, text), "near-miss" if standard else "ignored", standard))
-    for name, fs in shape(model).items():
+    plan = _PLANS.get(model) or _plan(model)
+    out = data if data.keys() <= plan.names else _rekey(plan, data, ci, path, notes)  # the check in C
+    for name, child, is_list, flat in plan.children:
         value = out.get(name)
-        if fs.child is None or value is None:
-            continue
-        if fs.is_list and isinstance(value, list):
-            child_names = _names(fs.child)[0]
-            if not _has_children(fs.child) and all(type(i) is not dict or i.keys() <= child_names for i in value):
-                continue  # flat items with only the standard's keys (attendance records): nothing to do
-            items = [_match(fs.child, item, ci, (*path, name, i), notes) for i, item in enumerate(value)]
+        if is_list and isinstance(value, list):
+            if flat is not None:  # items without nested objects (attendance records): all keys at once, in C
+                try:
+                    if set().union(*value) <= flat:
+                        continue
+                except TypeError:  # an item that is not an object: the slow path below says so
+                    pass
+            items = [_match(child, item, ci, (*path, name, i), notes) for i, item in enumerate(value)]
             out = out if out is not data else dict(data)
             out[name] = items
-        elif not fs.is_list and isinstance(value, dict):
+        elif not is_list and isinstance(value, dict):
             out = out if out is not data else dict(data)
-            out[name] = _match(fs.child, value, ci, (*path, name), notes)
+            out[name] = _match(child, value, ci, (*path, name), notes)
+    return out
+
+
+def _rekey(plan: _KeyPlan, data: dict[Any, Any], ci: bool, path: Path, notes: list[KeyNote]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for key, value in data.items():
+        if key in plan.names:
+            out[key] = value
+            continue
+        text = str(key)
+        standard = plan.by_lower.get(text.lower())
+        if standard is not None and ci and standard not in data and standard not in out:
+            out[standard] = value
+            notes.append(KeyNote((*path, text), "case-matched", standard))
+            continue
+        if standard is None:
+            close = difflib.get_close_matches(text, plan.names, n=1, cutoff=0.8)
+            standard = close[0] if close else None
+        notes.append(KeyNote((*path, text), "near-miss" if standard else "ignored", standard))
     return out
 
 
