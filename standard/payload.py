@@ -225,7 +225,11 @@ def transform(
 def encrypt(
     model: type[BaseModel], data: Any, secret: str, variant: crypto.AesVariant = crypto.AesVariant.STANDARD
 ) -> Any:
-    return transform(model, data, lambda v, _p: crypto.encrypt(v, secret, variant))
+    """Encrypt every encrypted field, matching keys case-insensitively: a key that differs from an
+    encrypted field's name only in case (a stored ``teamLeaderIdNumber`` in a row whose standard
+    spelling is ``teamLeaderIDNumber``) is encrypted too, so no number goes out in plaintext
+    because of its key's spelling."""
+    return transform(model, data, lambda v, _p: crypto.encrypt(v, secret, variant), case_insensitive=True)
 
 
 DECRYPT_FAILED = "解密失败,请使用AES-256-CBC加密!"

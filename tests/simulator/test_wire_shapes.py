@@ -275,6 +275,19 @@ def test_pay_bank_card_number_with_a_capital_p(client: Client, factory: PayloadF
         )
 
 
+def test_team_leader_id_number_is_never_returned_in_plaintext(client: Client, factory: PayloadFactory) -> None:
+    """Team.Add's ``teamLeaderIdNumber`` (XN's spelling, AES) comes back encrypted in Team.Query
+    rows, whose standard spelling is ``teamLeaderIDNumber``."""
+    leader = id_number(4)
+    team = {**factory.team(), "teamLeaderIdcardType": "01", "teamLeaderIdNumber": client.seal(leader)}
+    answer = client.call("Team.Add", team)
+    assert answer["code"] == 0, answer
+    assert client.result(answer["data"]["requestSerialCode"])["status"] == 20
+    (row,) = client.call("Team.Query", {"pageIndex": 0, "pageSize": 10})["data"]["rows"]
+    assert leader not in json.dumps(row)
+    assert crypto.decrypt(row["teamLeaderIdNumber"], client.tenant.appsecret) == leader
+
+
 # ---- point 4: the async result's shape ----------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from standard import credit_code, crypto, errors, idcard, payload
 from standard.models.payroll import PayrollAdd
-from standard.models.team import TeamAdd
+from standard.models.team import TeamAdd, TeamRow
 from standard.models.worker import ProjectWorkerAdd
 from standard.profile import LENIENT, STRICT
 
@@ -108,3 +108,12 @@ def test_a_plaintext_case_variant_of_an_encrypted_field_is_refused_only_when_it_
     with pytest.raises(errors.PayloadInvalid) as refused:
         payload.parse(TeamAdd, text, SECRET, profile=LENIENT, now=NOW)
     assert [(e.path, e.kind) for e in refused.value.errors] == [(("responsiblePersonIDNumber",), "decrypt")]
+
+
+def test_encryption_never_leaves_a_case_variant_of_an_encrypted_field_in_plaintext() -> None:
+    """A row stored with Team.Add's ``teamLeaderIdNumber`` (XN's spelling) is encrypted by the
+    row model's ``teamLeaderIDNumber``."""
+    row = {"teamSysNo": 100000001, "teamLeaderIdNumber": PERSON, "teamLeaderIDCardType": "01"}
+    sealed = payload.encrypt(TeamRow, row, SECRET)
+    assert crypto.decrypt(sealed["teamLeaderIdNumber"], SECRET) == PERSON
+    assert sealed["teamLeaderIDCardType"] == "01"
