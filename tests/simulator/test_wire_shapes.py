@@ -105,6 +105,12 @@ def client(profile: Profile, served: RunningServer, tenants: list[Tenant], clock
 
 
 @pytest.fixture
+def any_server_client(profile: Profile, served_by_each: RunningServer, tenants: list[Tenant], clock: Clock) -> Client:
+    """For the habits that meet the HTTP layer: each server ``jzgr sim serve --server`` offers."""
+    return Client(served_by_each.url, tenants[0], clock)
+
+
+@pytest.fixture
 def factory(client: Client, clock: Clock) -> PayloadFactory:
     return PayloadFactory(plan_tenant(client.tenant), 13, now=clock.now().replace(tzinfo=None))
 
@@ -144,13 +150,15 @@ def test_gson_escapes_inside_the_signed_data(client: Client, factory: PayloadFac
     assert [crypto.decrypt(r["responsiblePersonIDNumber"], client.tenant.appsecret) for r in rows] == [person]
 
 
-def test_content_encoding_utf8_on_the_request(client: Client) -> None:
+def test_content_encoding_utf8_on_the_request(any_server_client: Client) -> None:
+    client = any_server_client
     params = client.params("Team.Query", gson({"pageIndex": 0, "pageSize": 10}))
     answer = client.post(list(params.items()), {**JAVA_HEADERS, "Content-Encoding": "UTF-8"})
     assert answer["code"] == 0 and answer["data"]["totalCount"] == 0
 
 
-def test_appsecret_posted_as_a_form_field(client: Client, platform: Platform) -> None:
+def test_appsecret_posted_as_a_form_field(any_server_client: Client, platform: Platform) -> None:
+    client = any_server_client
     params = client.params("CheckSign.Query", gson({}))
     answer = client.post([*params.items(), ("appsecret", client.tenant.appsecret)])
     assert answer == {"code": 0, "message": "成功", "data": {"appid": client.tenant.appid}}
@@ -207,7 +215,9 @@ def test_check_sign_with_version_1_1(client: Client) -> None:
     assert answer == {"code": 0, "message": "成功", "data": {"appid": client.tenant.appid}}
 
 
-def test_form_without_a_charset_is_read_as_utf8(client: Client, factory: PayloadFactory) -> None:
+def test_form_without_a_charset_is_read_as_utf8(any_server_client: Client) -> None:
+    client = any_server_client
+    factory = PayloadFactory(plan_tenant(client.tenant), 13, now=client.clock.now().replace(tzinfo=None))
     team = {**factory.team(), "teamName": "水泥板组（二）"}
     params = client.params("Team.Add", gson(team))
     answer = client.post(list(params.items()), {"Content-Type": FORM})
