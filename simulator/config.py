@@ -43,7 +43,7 @@ class Settings:
     timestamp_window: float | None = 600.0  # ±seconds; None switches the check off
     nonce_window: float | None = 600.0  # seconds a nonce is remembered; None switches replay checks off
     max_body: int = 8 * 1024 * 1024  # bytes; larger bodies are refused before being read whole
-    diagnostics: bool = True  # append the signature explainer's sentence to -2 answers
+    diagnostics: bool = True  # explain -2 (the signature), TS-01 (the offset) and -1 (keys not read, undecryptable)
     defects: frozenset[str] = field(default_factory=frozenset)
     traffic_retention: int = 10_000  # inspection-log entries kept per process
     key_match: KeyMatch | None = None  # None: the profile's (strict exact, lenient case-insensitive)

@@ -241,8 +241,8 @@ class Platform:
             return Answer(Envelope.success(pending), "ASYNC-00", req.verdicts, serial=serial, async_status=0)
         value = json.loads(row.result) if row.result else None
         if row.status == rules.SUCCEEDED and value is not None:
-            # A JSON-encoded string inside data in every profile: every client seen parses that
-            # form (Gson declares ``String result``), and a profile never changes an answer's shape.
+            # A JSON-encoded string inside data in every profile: XN and WEDS read a string (a Gson
+            # ``String result`` fails on an object), JH either; a profile never changes a shape.
             value = dumps(value)
         status = int(row.status)
         data = {"requestSerialCode": serial, "status": status, "result": value}
