@@ -180,12 +180,50 @@ def timestamp_window(ctx: Context, req: Request) -> None:
     window = ctx.settings.timestamp_window
     if window is None or ctx.settings.defect("ignore-timestamp-window"):
         return
-    assert req.sent is not None
-    if abs((req.sent - req.now).total_seconds()) > window:
-        raise Reject(
-            Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!", "TS-01"
-        )
+    assert req.sent is not None and req.tenant is not None
+    skew = (req.sent - req.now).total_seconds()
+    if abs(skew) > window:
+        message = f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!"
+        if ctx.settings.diagnostics and req.tenant.diagnostics:
+            message += f" (jzgr: {skew_diagnosis(req.sent, req.now, window)})"
+        raise Reject(Code.BAD_PARAMETER, message, "TS-01")
     req.passed("TS-01")
+
+
+HOUR = 3600
+
+
+def _span(seconds: float) -> str:
+    """``8 h``, ``12 min 5 s``, ``2 d 3 h``: the offset in the units a reader checks a clock by."""
+    s = round(abs(seconds))
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, HOUR)
+    minutes, s = divmod(s, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (s, "s")) if n]
+    return " ".join(parts[:2]) or "0 s"
+
+
+def skew_diagnosis(sent: datetime, now: datetime, window: float) -> str:
+    """Why a timestamp is out of the window: the platform's Beijing time, the time received and the
+    offset, read as a time-zone mistake when it is (nearly) a whole number of hours. In whole
+    seconds, as both times are shown."""
+    now = now.replace(microsecond=0)
+    skew = (sent - now).total_seconds()
+    hours = round(skew / HOUR)
+    side = "behind" if skew < 0 else "ahead"
+    zone_mistake = -20 <= hours <= 6 and hours != 0  # a sender in one of UTC-12 … UTC+14
+    if zone_mistake and abs(skew - hours * HOUR) <= window:
+        offset = f"{abs(hours)} h {side}"
+        if hours == -8:
+            hint = "is your system sending UTC? The timestamp is Beijing time (UTC+8) whatever the host's zone"
+        else:
+            hint = f"is the timestamp in UTC{8 + hours:+d} rather than Beijing time (UTC+8)?"
+    else:
+        offset = f"{_span(skew)} {side}"
+        hint = "the client's clock is off; synchronise it (NTP)"
+    return (
+        f"platform time {now:%Y-%m-%d %H:%M:%S} Beijing, timestamp received {sent:%Y-%m-%d %H:%M:%S}: {offset}: {hint}"
+    )
 
 
 def nonce_fresh(ctx: Context, req: Request) -> None:

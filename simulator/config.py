@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from dataclasses import dataclass, field
 
@@ -26,6 +27,15 @@ DEFECTS = {
 }
 
 
+class KeyMatch(enum.StrEnum):
+    """How the keys inside ``data`` are matched to the standard's field names (docs/strictness.md).
+    Exact is the spec's default (``Specialty`` as published); case-insensitive is how fastjson
+    binds JSON keys by default (Jackson with ``ACCEPT_CASE_INSENSITIVE_PROPERTIES``)."""
+
+    EXACT = "exact"
+    CASE_INSENSITIVE = "case-insensitive"
+
+
 @dataclass
 class Settings:
     profile: Profile = STRICT
@@ -33,12 +43,27 @@ class Settings:
     timestamp_window: float | None = 600.0  # ±seconds; None switches the check off
     nonce_window: float | None = 600.0  # seconds a nonce is remembered; None switches replay checks off
     max_body: int = 8 * 1024 * 1024  # bytes; larger bodies are refused before being read whole
-    diagnostics: bool = True  # append the signature explainer's sentence to -2 answers
+    diagnostics: bool = True  # explain -2 (the signature), TS-01 (the offset) and -1 (keys not read, undecryptable)
     defects: frozenset[str] = field(default_factory=frozenset)
     traffic_retention: int = 10_000  # inspection-log entries kept per process
+    key_match: KeyMatch | None = None  # None: the profile's (strict exact, lenient case-insensitive)
+    _parse_profile: tuple[Profile, KeyMatch, Profile] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def defect(self, name: str) -> bool:
         return name in self.defects
+
+    def parse_profile(self) -> Profile:
+        """The profile the payload pipeline runs with: ``profile`` with ``key_match`` applied."""
+        profile, match = self.profile, self.key_match
+        if match is None:
+            return profile
+        cached = self._parse_profile
+        if cached is None or cached[0] is not profile or cached[1] is not match:  # dataclass replace is slow
+            cached = (profile, match, profile.with_(case_insensitive_keys=match is KeyMatch.CASE_INSENSITIVE))
+            self._parse_profile = cached
+        return cached[2]
 
 
 def new_admin_token() -> str:

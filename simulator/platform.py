@@ -24,6 +24,7 @@ from simulator.traffic import Entry, TrafficLog
 from standard import errors, methods, payload
 from standard.envelope import BEIJING, Code, Envelope
 from standard.models.base import WireModel
+from standard.payload import KeyNote, render_key_notes
 
 log = logging.getLogger("jzgr.simulator")
 FAR_FUTURE = datetime(2199, 1, 1)
@@ -40,6 +41,8 @@ class Answer:
     data: Any = None  # the decoded data (plaintext), when the request got that far
     serial: str | None = None
     fault: Fault | None = None
+    key_notes: tuple[KeyNote, ...] = ()  # received keys that are not the standard's (payload.match_keys)
+    async_status: int | None = None  # the status an AsyncHandleResult.Query answered
 
     def body(self) -> bytes:
         return self.envelope.to_bytes()
@@ -48,6 +51,7 @@ class Answer:
 @dataclass
 class PendingWrite:
     unit: writer.Unit
+    key_notes: tuple[KeyNote, ...] = ()
 
 
 KEEP_CHARS = 20_000  # the inspection log keeps payloads up to this size whole
@@ -133,6 +137,8 @@ class Platform:
             http_status,
             fault.to_json() if fault else None,
             answer.serial,
+            answer.key_notes,
+            answer.async_status,
         )
         self.traffic.add(entry)
 
@@ -155,24 +161,30 @@ class Platform:
             return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), "FAULT", req.verdicts, fault=burst)
         if req.nonce_window is not None and not spec.is_async and not self._fresh(req):
             return Answer(Envelope.error(Code.BAD_PARAMETER, checks.REPLAYED), "NONCE-01", req.verdicts)
+        notes: list[KeyNote] = []
         try:
-            model = self._parse(spec, form["data"], req.tenant.appsecret, req.now)
+            model = self._parse(spec, form["data"], req.tenant.appsecret, req.now, notes)
         except errors.PayloadInvalid as exc:
             kind = exc.errors[0].kind if exc.errors else "format"
-            return Answer(Envelope.error(Code.BAD_PARAMETER, str(exc)), f"FMT-{kind}", req.verdicts)
+            message = str(exc)
+            if self.settings.diagnostics and req.tenant.diagnostics:
+                message += _diagnosis(exc.errors, notes)
+            return Answer(Envelope.error(Code.BAD_PARAMETER, message), f"FMT-{kind}", req.verdicts, key_notes=(*notes,))
+        key_notes = (*notes,)
         denied = self._project_denied(req, model)
         if denied is not None:
-            return Answer(Envelope.error(Code.NO_PERMISSION, denied), "PERM-02", req.verdicts)
+            return Answer(Envelope.error(Code.NO_PERMISSION, denied), "PERM-02", req.verdicts, key_notes=key_notes)
         if spec.name == "AsyncHandleResult.Query":
             answer = self._async_result(req, str(model.wire()["requestSerialCode"]))
         elif spec.name == "CheckSign.Query":
             answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
         elif spec.is_async:
             fault = self.faults.pick(req.tenant.appid, spec.name, ts, ASYNC_FAULTS)
-            return PendingWrite(writer.Unit(req, spec, model, model.wire(), fault))
+            return PendingWrite(writer.Unit(req, spec, model, model.wire(), fault), key_notes)
         else:
             answer = self._query(req, spec, model)
         answer.data = model.wire()
+        answer.key_notes = key_notes
         return answer
 
     # ---- steps --------------------------------------------------------------------------
@@ -181,9 +193,11 @@ class Platform:
         assert req.tenant is not None and req.nonce_window is not None
         return self.store.remember_nonce(req.tenant.appid, req.form["nonce"], self.clock.timestamp(), req.nonce_window)
 
-    def _parse(self, spec: methods.Method, text: str, secret: str, now: datetime) -> WireModel:
+    def _parse(self, spec: methods.Method, text: str, secret: str, now: datetime, notes: list[KeyNote]) -> WireModel:
         settings = self.settings
-        profile = settings.profile.with_(aes128_fallback=True) if settings.defect("accept-aes128") else settings.profile
+        profile = settings.parse_profile()
+        if settings.defect("accept-aes128"):
+            profile = profile.with_(aes128_fallback=True)
         moment = FAR_FUTURE if settings.defect("accept-future-dates") else now.replace(tzinfo=None)
         normalise = spec.normalise
         relax = {
@@ -194,7 +208,9 @@ class Platform:
             normalise = _truncating(relax[1], spec.list_limit or 0, relax[2], spec.normalise)
         if spec.paged and settings.defect("page-size-unbounded"):
             normalise = _clamp_page_size
-        return payload.parse(spec.request, text, secret, profile=profile, now=moment, normalise=normalise)
+        return payload.parse(
+            spec.request, text, secret, profile=profile, now=moment, normalise=normalise, key_notes=notes
+        )
 
     def _project_denied(self, req: checks.Request, model: WireModel) -> str | None:
         assert req.tenant is not None and req.method is not None
@@ -211,6 +227,7 @@ class Platform:
         env, check_id = writer.answer_for(written)
         answer = Answer(env, check_id, unit.req.verdicts, serial=written.serial, fault=unit.fault)
         answer.data = unit.data
+        answer.key_notes = step.key_notes
         return answer
 
     def _async_result(self, req: checks.Request, serial: str) -> Answer:
@@ -221,12 +238,15 @@ class Platform:
             return Answer(Envelope.error(Code.BAD_PARAMETER, UNKNOWN_SERIAL), "ASYNC-01", req.verdicts)
         if self.clock.timestamp() < row.ready_at:
             pending = {"requestSerialCode": serial, "status": 0, "result": None}
-            return Answer(Envelope.success(pending), "ASYNC-00", req.verdicts, serial=serial)
+            return Answer(Envelope.success(pending), "ASYNC-00", req.verdicts, serial=serial, async_status=0)
         value = json.loads(row.result) if row.result else None
-        if row.status == rules.SUCCEEDED and not self.settings.profile.async_result_as_object and value is not None:
-            value = dumps(value)  # strict: a JSON-encoded string inside data (spec README)
-        data = {"requestSerialCode": serial, "status": int(row.status), "result": value}
-        return Answer(Envelope.success(data), f"ASYNC-{row.status}", req.verdicts, serial=serial)
+        if row.status == rules.SUCCEEDED and value is not None:
+            # A JSON-encoded string inside data in every profile: XN and WEDS read a string (a Gson
+            # ``String result`` fails on an object), JH either; a profile never changes a shape.
+            value = dumps(value)
+        status = int(row.status)
+        data = {"requestSerialCode": serial, "status": status, "result": value}
+        return Answer(Envelope.success(data), f"ASYNC-{status}", req.verdicts, serial=serial, async_status=status)
 
     def _query(self, req: checks.Request, spec: methods.Method, model: WireModel) -> Answer:
         assert req.tenant is not None
@@ -235,6 +255,19 @@ class Platform:
         with self.store.read() as conn:
             page = queries.run(queries.QueryContext(conn, req.tenant, self.settings), spec.name, data, size)
         return Answer(Envelope.success(page), "QUERY", req.verdicts)
+
+
+def _diagnosis(failures: list[errors.FieldError], notes: list[KeyNote]) -> str:
+    """What the diagnostics add to a -1 about the data: the keys that were not read, and why a
+    value did not decrypt."""
+    parts = [render_key_notes(notes)] if notes else []
+    undecrypted = [e.render().removesuffix(e.text) for e in failures if e.kind == "decrypt"]
+    if undecrypted:
+        parts.append(
+            f"{', '.join(undecrypted)} must be AES-256-CBC ciphertext (key = the appsecret, IV = its first 16 "
+            "bytes, Base64); the value received does not decrypt under this appsecret (sent as plaintext?)"
+        )
+    return f" (jzgr: {'; '.join(parts)})" if parts else ""
 
 
 def _truncating(field_name: str, limit: int, accept: int, inner: Any) -> Any:

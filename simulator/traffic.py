@@ -1,5 +1,6 @@
 """The inspection log: every request and answer with tenant, method, decoded data (secrets and
-ID/card numbers masked), timings, the verdict of each check and any injected fault. Bounded, in
+ID/card numbers masked), timings, the verdict of each check, the received keys that were not
+read as sent, the async status answered and any injected fault. Bounded, in
 memory per process; exportable as JSON Lines."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from standard import methods, payload
 from standard.envelope import BEIJING
+from standard.payload import KeyNote
 
 MASKED_FORM_KEYS = {"appsecret": "***", "sign": None, "corpsign": None}
 
@@ -64,6 +66,8 @@ class Entry:
     http_status: int = 200
     fault: dict[str, Any] | None = None  # the injected fault, when one was
     serial: str | None = None  # requestSerialCode given or asked about
+    keys: tuple[KeyNote, ...] = ()  # received keys not read as sent: ignored, near misses, case-matched
+    async_status: int | None = None  # the status an AsyncHandleResult.Query answered (0, 10, 20)
 
     @property
     def at(self) -> str:
@@ -89,6 +93,8 @@ class Entry:
             "http_status": self.http_status,
             "fault": self.fault,
             "serial": self.serial,
+            "keys": [note.to_json() for note in self.keys],
+            "async_status": self.async_status,
         }
 
 

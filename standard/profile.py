@@ -19,7 +19,6 @@ class Profile:
     all_id_types: bool = False  # ProjectWorker.Add idCardType other than 01
     head_image_url: bool = False  # headImage given as an HTTP URL
     page_index_one_based: bool = False
-    async_result_as_object: bool = False  # AsyncHandleResult result as JSON value, not a string
     aes128_fallback: bool = False  # decrypt with the AES-128 outlier when AES-256 fails
     attendance_before_entry: bool = False  # accept attendance for a worker with no entry record
 
@@ -36,7 +35,6 @@ LENIENT = Profile(
     all_id_types=True,
     head_image_url=True,
     page_index_one_based=True,
-    async_result_as_object=True,
     aes128_fallback=True,
     attendance_before_entry=True,
 )

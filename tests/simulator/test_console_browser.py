@@ -7,12 +7,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from simulator import server
 from simulator.clock import Clock
 from simulator.platform import Platform
+from simulator.tenants import Tenant
+from standard import credit_code, envelope
 from tests.simulator import console_data
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -90,3 +94,51 @@ def test_clean_region_has_no_flags_in_chromium(
     page.goto(running.url.removesuffix("/open.api") + f"/{console_data.REGION}/")
     expect(page.locator("#flags li")).to_have_text("No flags.")
     expect(page.locator("a.flag")).to_have_count(0)
+
+
+def test_traffic_page_in_chromium(
+    platform: Platform, tenants: list[Tenant], running: server.RunningServer, browser_page: object
+) -> None:
+    """A -2 answer with the signature explanation keeps its row one line high with the verdicts
+    on screen; an async failure (status 10) reads as a failure, not 成功; the keys not read as sent
+    are listed."""
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    t = tenants[0]
+
+    def send(method: str, data: dict[str, Any], **changes: str) -> dict[str, Any]:
+        form = {**envelope.build_request(method, data, appid=t.appid, secret=t.appsecret), **changes}
+        answer: dict[str, Any] = httpx.post(running.url, data=form).json()
+        return answer
+
+    team = {"projectCode": t.projectCode, "corpCode": t.corpCode, "corpName": t.corpName}
+    assert send("Team.Query", {"pageIndex": 0, "pageSize": 10}, sign="0" * 64)["code"] == -2
+    other = credit_code.make_uscc("371402", "MA3C5JPY")
+    refused = send("Team.Add", {**team, "corpCode": other, "teamName": "不参建班"})
+    status = send("AsyncHandleResult.Query", {"requestSerialCode": refused["data"]["requestSerialCode"]})
+    assert status["data"]["status"] == 10
+    assert send("Team.Add", {**team, "teamName": "钢筋班", "responsiblePersonIdNumber": "x"})["code"] == 0
+
+    page.goto(running.url.removesuffix("/open.api") + f"/traffic/{t.appid}")
+    rows = page.locator("#traffic tr[data-code]")
+    expect(rows).to_have_count(4)
+    width = page.viewport_size["width"] if page.viewport_size else 1400
+    for i in range(4):
+        box = rows.nth(i).bounding_box()
+        assert box is not None and box["height"] < 80, (i, box)
+        verdicts = rows.nth(i).locator("td.verdicts").bounding_box()
+        assert verdicts is not None and verdicts["x"] + verdicts["width"] <= width, (i, verdicts)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing off-screen
+    signature_row = page.locator('#traffic tr[data-code="-2"]')
+    expect(signature_row.locator("td.result")).to_have_text("refused")
+    expect(signature_row.locator("td.message summary")).to_be_visible()
+    failed = page.locator('#traffic tr[data-async-status="10"] td.result')
+    expect(failed).to_have_text("async 10: 失败")
+    expect(page.locator("#traffic td.keys .near-miss")).to_have_text(
+        "[responsiblePersonIdNumber] ignored: did you mean responsiblePersonIDNumber?"
+    )
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "console-traffic.png"), full_page=True)
+    signature_row.locator("td.message summary").click()  # the whole explanation is one click away
+    expect(signature_row.locator("td.message pre")).to_contain_text("Signature mismatch")

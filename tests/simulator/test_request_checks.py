@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from simulator.clock import Clock
+from simulator.config import KeyMatch
 from simulator.platform import Platform
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
 from standard import envelope, signature
+from standard.profile import LENIENT, STRICT, Profile
 
 QUERY = {"pageIndex": 0, "pageSize": 10}
 
@@ -110,9 +112,12 @@ def test_rate_limit_is_minus_5_per_minute(platform: Platform, tenants: list[Tena
 
 def test_timestamp_window_follows_the_clock(platform: Platform, tenants: list[Tenant], clock: Clock) -> None:
     form = _form(tenants[0])
-    clock.set(clock.now() + timedelta(minutes=11))
+    clock.set(clock.now() + timedelta(minutes=11), speed=0.0)
     code, message, _ = _send(platform, form)
-    assert (code, message) == (-1, "请求参数无效:timestamp已过期,与服务器时间相差超过10分钟!")
+    assert code == -1 and message.startswith("请求参数无效:timestamp已过期,与服务器时间相差超过10分钟! (jzgr: ")
+    assert "behind: the client's clock is off" in message and ": 11 min" in message
+    platform.settings.diagnostics = False
+    assert _send(platform, form)[1] == "请求参数无效:timestamp已过期,与服务器时间相差超过10分钟!"
     clock.set(clock.now() - timedelta(minutes=2))  # now only 9 minutes apart
     assert _send(platform, form)[0] == 0
 
@@ -260,3 +265,31 @@ def test_concurrent_writes_over_http_are_all_answered(served: RunningServer, ten
     assert len({a["data"]["requestSerialCode"] for a in answers}) == 60
     writes, commits = after["writes"] - before["writes"], after["commits"] - before["commits"]
     assert writes == 60 and 1 <= commits <= writes
+
+
+@pytest.mark.parametrize(
+    ("profile", "key_match", "read"),
+    [
+        (STRICT, None, False),
+        (LENIENT, None, True),
+        (STRICT, KeyMatch.CASE_INSENSITIVE, True),
+        (LENIENT, KeyMatch.EXACT, False),
+    ],
+)
+def test_key_match_setting_overrides_the_profile(
+    platform: Platform, tenants: list[Tenant], profile: Profile, key_match: KeyMatch | None, read: bool
+) -> None:
+    platform.settings.profile, platform.settings.key_match = profile, key_match
+    t = tenants[0]
+    team = {"projectCode": t.projectCode, "corpCode": t.corpCode, "corpName": t.corpName, "teamname": "木工班"}
+    answer = platform.handle(list(_form(t, "Team.Add", team).items()))
+    if read:
+        assert answer.envelope.code == 0 and answer.data["teamName"] == "木工班"
+        assert [n.kind for n in answer.key_notes] == ["case-matched"]
+    else:
+        assert (answer.envelope.code, answer.envelope.message) == (
+            -1,
+            "[teamName]不能为空! (jzgr: [teamname] ignored: did you mean teamName?)",
+        )
+        platform.settings.diagnostics = False
+        assert _send(platform, _form(t, "Team.Add", team))[1] == "[teamName]不能为空!"
