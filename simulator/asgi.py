@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from simulator.config import Settings, new_admin_token
+from simulator.config import KeyMatch, Settings, new_admin_token
 from simulator.faults import TRANSPORT_KINDS, Fault
 from simulator.form import decode_form, first_values
 from simulator.platform import Answer, Platform
@@ -260,6 +260,7 @@ def settings_from_env() -> Settings:
         nonce_window=None if nonce == "off" else float(nonce),
         diagnostics=env.get("JZGR_SIM_DIAGNOSTICS", "on") != "off",
         defects=frozenset(d for d in env.get("JZGR_SIM_DEFECTS", "").split(",") if d),
+        key_match=KeyMatch(env["JZGR_SIM_KEY_MATCH"]) if env.get("JZGR_SIM_KEY_MATCH") else None,
     )
 
 

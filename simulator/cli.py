@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from simulator.config import DEFECTS, new_admin_token
+from simulator.config import DEFECTS, KeyMatch, new_admin_token
 from simulator.store import FileInUse, Store, claim_for_serving
 from simulator.tenants import Tenant, TenantRegistry, new_secret
 from standard.terminal import EnvironmentProblem, UsageProblem
@@ -63,6 +63,7 @@ def _env(
     nonce_window: str,
     diagnostics: bool,
     defects: list[str],
+    key_match: str = "",
 ) -> None:
     os.environ.update(
         {
@@ -73,6 +74,7 @@ def _env(
             "JZGR_SIM_NONCE_WINDOW": nonce_window,
             "JZGR_SIM_DIAGNOSTICS": "on" if diagnostics else "off",
             "JZGR_SIM_DEFECTS": ",".join(defects),
+            "JZGR_SIM_KEY_MATCH": key_match,
         }
     )
 
@@ -202,6 +204,13 @@ def serve(
         ),
     ] = "600",
     diagnostics: Annotated[bool, typer.Option(help="explain signature mismatches in -2 answers")] = True,
+    key_match: Annotated[
+        KeyMatch | None,
+        typer.Option(
+            help="how keys inside data are matched to the standard's names; default: the profile's "
+            "(strict exact, lenient case-insensitive) — docs/strictness.md"
+        ),
+    ] = None,
     defect: Annotated[
         list[str] | None,
         typer.Option(help=f"switch on a known platform bug (tests only; repeatable): {', '.join(sorted(DEFECTS))}"),
@@ -233,7 +242,16 @@ def serve(
             f"{db} is already being served by another jzgr sim serve: one server per SQLite file "
             "(replays are decided in its memory); use another file, or PostgreSQL for several workers"
         ) from None
-    _env(db, profile.value, async_delay, timestamp_window, nonce_window, diagnostics, defect or [])
+    _env(
+        db,
+        profile.value,
+        async_delay,
+        timestamp_window,
+        nonce_window,
+        diagnostics,
+        defect or [],
+        key_match.value if key_match else "",
+    )
     if not os.environ.get("JZGR_ADMIN_TOKEN"):  # one token for every worker process
         # not from simulator.admin: Starlette is not needed to serve open.api (cold start)
         os.environ["JZGR_ADMIN_TOKEN"] = new_admin_token()

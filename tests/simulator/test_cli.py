@@ -145,3 +145,50 @@ def test_a_second_server_on_a_port_in_use_is_refused(tmp_path: Path) -> None:
     finally:
         first.terminate()
         first.wait(timeout=30)
+
+
+def test_key_match_reaches_the_served_platform(tmp_path: Path) -> None:
+    """``--key-match case-insensitive`` under the strict profile reads ``CORPNAME`` as ``corpName``."""
+    import json
+
+    from platform_client import PlatformClient
+    from platform_client.errors import PlatformError
+
+    def upload(mode: str) -> str:
+        port, creds = free_port(), tmp_path / f"{mode}.json"
+        db = f"sqlite:///{tmp_path / f'{mode}.db'}"
+        args = ["--port", str(port), "--db", db, "--seed-demo", "--credentials-out", str(creds), "--key-match", mode]
+        served = _serve(*args)
+        try:
+            deadline = time.monotonic() + 30
+            while not creds.exists() or not creds.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline and served.poll() is None, "the server did not start"
+                time.sleep(0.05)
+            tenant = json.loads(creds.read_text(encoding="utf-8"))["tenants"][0]
+            url = f"http://127.0.0.1:{port}/open.api"
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "the server did not answer"
+                    time.sleep(0.05)
+            corp = {"corpCode": tenant["corpCode"], "CORPNAME": tenant["corpName"], "areaCode": "371428"}
+            with PlatformClient(url, tenant["appid"], tenant["appsecret"], validate=False) as api:
+                try:
+                    api.write("Corp.Upload", corp)
+                    return "accepted"
+                except PlatformError as exc:
+                    return str(exc)
+        finally:
+            served.terminate()
+            served.wait(timeout=30)
+
+    assert upload("case-insensitive") == "accepted"
+    refused = upload("exact")
+    assert "corpName" in refused and "CORPNAME" in refused  # missing, and the near-miss named
+
+
+def test_key_match_is_a_checked_choice(jzgr: Any, sqlite_db: str) -> None:
+    ran = jzgr("sim", "serve", "--db", sqlite_db, "--key-match", "loose")
+    assert ran.code == 2 and "--key-match" in ran.error_line()
