@@ -1,5 +1,5 @@
-"""Every command and option of ``jzgr sim``, ``standard``, ``fixtures``, ``client`` and ``devices``
-says what it is in ``--help``; choices are offered as choices."""
+"""Every command and option of ``jzgr`` (every group, the root's own commands and options) says
+what it is in ``--help``; choices are offered as choices; the credentials file has one name."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 import typer
 
-from jzgr.cli import mount
-
-GROUPS = ("sim", "standard", "fixtures", "client", "devices")
+from jzgr.cli import GROUPS, mount
 
 
 def _commands(command: Any, path: str) -> list[tuple[str, Any]]:
@@ -21,8 +19,10 @@ def _commands(command: Any, path: str) -> list[tuple[str, Any]]:
 
 
 def _all() -> list[tuple[str, Any]]:
-    root = typer.main.get_command(mount(*GROUPS))
-    return [c for group in GROUPS for c in _commands(root.commands[group], f"jzgr {group}")]  # type: ignore[attr-defined]
+    root = typer.main.get_command(mount())
+    found = _commands(root, "jzgr")
+    assert {path.split()[1] for path, _ in found if " " in path} >= set(GROUPS) | {"demo", "version"}
+    return found
 
 
 def test_every_command_and_option_has_help() -> None:
@@ -64,3 +64,15 @@ def test_the_scenario_choices_are_the_fleets_scenarios() -> None:
     from hardware_sim.scenarios import SCENARIOS
 
     assert [s.value for s in ScenarioName] == list(SCENARIOS)
+
+
+def test_no_command_shows_an_old_name_of_the_credentials_option() -> None:
+    shown = [
+        f"{path} {opt}"
+        for path, command in _all()
+        for param in command.params
+        if not getattr(param, "hidden", False)
+        for opt in param.opts
+        if opt in ("--tenant-file", "--creds", "--tenants")
+    ]
+    assert shown == []
