@@ -1,0 +1,66 @@
+"""The reference vendor end to end: it enrols the sample roster in the platform's order, issues
+it with faces to the four ISAPI gates, and uploads each recognised clock-in exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from simulator import store as sim_store
+from simulator.platform import Platform
+from tests.vendor.conftest import fleet_and_vendor, until
+
+
+def stored_attendance(platform: Platform) -> list[dict[str, Any]]:
+    with platform.store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(sim_store.attendance)).mappings()]
+
+
+def methods_sent(platform: Platform) -> list[str]:
+    return [e.method for e in platform.traffic.query(newest_first=False, limit=10_000)]
+
+
+async def test_enrols_issues_and_uploads(platform: Platform, served: Any, tmp_path: Path) -> None:
+    async with fleet_and_vendor(served, tmp_path) as (fleet, vendor):
+        await until(lambda: vendor.store.status()["stages"].get("contracted", {}).get("done") == 20)
+        status = vendor.store.status()
+        assert status["teams"] == 2 and status["workers"] == 20
+        sent = [m for m in methods_sent(platform) if m != "AsyncHandleResult.Query"]
+        firsts = {m: sent.index(m) for m in dict.fromkeys(sent)}
+        order = [
+            "Corp.Upload",
+            "ProjectSubContractor.Add",
+            "Team.Add",
+            "ProjectWorker.Add",
+            "WorkerEntryExit.Add",
+            "WorkerContract.Add",
+        ]
+        assert [firsts[m] for m in order] == sorted(firsts[m] for m in order)
+        gate = fleet.device("dz-in-1")
+        assert len(gate.enrolled) == 20 and all(p.face for p in gate.enrolled.values())
+        assert fleet.device("dz-out-2").enrolled.keys() == gate.enrolled.keys()
+        # clock-ins: a recognised worker in and out, a stranger, a failed liveness check
+        first, second = fleet.roster[0], fleet.roster[1]
+        assert fleet.present_worker("dz-in-1", 0, first).kind == "face_pass"
+        assert fleet.present_worker("dz-out-1", 1, second).kind == "face_pass"
+        fleet.present_stranger("dz-in-2")
+        fleet.present_worker("dz-in-2", 0, first, spoof=True)
+        rows = await until(lambda: len(stored_attendance(platform)) >= 2 and stored_attendance(platform))
+        await until(
+            lambda: (
+                vendor.store.status()["clockins"].get("stranger", 0)
+                + sum(v for k, v in vendor.store.status()["clockins"].items() if k.startswith("not-uploaded"))
+                >= 2
+            )
+        )
+        assert sorted((r["id_number"], r["direction"]) for r in rows) == sorted(
+            [(first.id_number, "01"), (second.id_number, "02")]
+        )
+        await until(lambda: vendor.store.status()["backlog"] == 0)
+        async with httpx.AsyncClient() as http:
+            doc = (await http.get(vendor.config.base_url + "/status")).json()
+        assert doc["backlog"] == 0 and doc["failures"] == [] and doc["clockins"]["queued"] == 2
+    assert len(stored_attendance(platform)) == 2
