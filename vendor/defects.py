@@ -7,7 +7,7 @@ from __future__ import annotations
 DEFECTS: dict[str, str] = {
     "forgets-to-encrypt-id": "sends ID and bank card numbers in plaintext instead of AES ciphertext",
     "signs-url-encoded": "computes the signature over URL-encoded values instead of the raw ones",
-    "no-async-poll": "marks an upload done when the platform accepts it, without polling its async result",
+    "no-async-poll": "takes an accepted upload for done, without polling its async result (Team.Add aside)",
     "duplicate-after-retry": "uploads a batch a second time when its first send needed a retry",
     "drop-on-5xx": "drops a batch (marks it done) when the platform answers 5xx instead of retrying it",
     "retry-refusals-forever": "retries a refused request (-1/-2/-3) again and again (capped by refusal_retry_cap)",

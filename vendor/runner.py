@@ -42,6 +42,7 @@ async def running(config: Config) -> AsyncIterator[Vendor]:
             raise OSError(f"could not listen on {config.listen[0]}:{config.listen[1]}")
         await asyncio.sleep(0.01)
     config.listen = (config.listen[0], int(server.servers[0].sockets[0].getsockname()[1]))
+    await vendor.uploader.recover()  # what a previous run left in flight, before anything new
     uploads = asyncio.create_task(vendor.uploader.run())
     try:
         new = vendor.enrol(roster(config))

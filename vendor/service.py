@@ -250,13 +250,18 @@ class Vendor:
         return fresh
 
     def _last_seen(self, conn: Any, device_id: str) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(clockins.c.employee_no)
-            .where(clockins.c.device_id == device_id, clockins.c.id_number.is_not(None))
-            .order_by(clockins.c.id.desc())
-            .limit(1)
-        ).first()
-        return self.store.worker_by_employee_no(conn, row[0]) if row else None
+        row = (
+            conn.execute(
+                select(workers)
+                .join(clockins, clockins.c.id_number == workers.c.id_number)
+                .where(clockins.c.device_id == device_id)
+                .order_by(clockins.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
 
     # ---- HTTP: ISAPI ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import pytest
 
 from hardware_sim import site as site_mod
 from hardware_sim.fleet import Fleet
+from platform_client.policy import PollPolicy, RetryPolicy
 from simulator import server
 from simulator.clock import Clock
 from simulator.config import Settings
@@ -55,29 +56,46 @@ def sample_site(**vendor: str) -> site_mod.Site:
     )
 
 
+FAST_POLL = PollPolicy(first_delay=0.05, factor=1.5, max_interval=0.5, deadline=30)
+FAST_RETRY = RetryPolicy(deadline=5.0, initial=0.05, max_delay=0.5)
+
+
 @asynccontextmanager
-async def fleet_and_vendor(
-    served: tuple[server.RunningServer, Path], tmp_path: Path, defects: frozenset[str] = frozenset(), **options: Any
-) -> AsyncIterator[tuple[Fleet, Vendor]]:
-    """The site's gates and the vendor pointed at them (the vendor configures their push host)."""
-    sim, creds = served
-    fleet = Fleet(sample_site(receiver="http://127.0.0.1:9/isapi/events"))  # the vendor re-points them
+async def site_fleet() -> AsyncIterator[Fleet]:
+    """The sample site's four gates on free ports, pushing nowhere until the vendor says where."""
+    fleet = Fleet(sample_site(receiver="http://127.0.0.1:9/isapi/events"))
     await fleet.start()
     try:
-        vendor_site = _with_urls(fleet.site, fleet)
-        config = Config(
-            sim.url,
-            load_tenant(creds, vendor_site.project_code),
-            vendor_site,
-            db=options.pop("db", f"sqlite:///{tmp_path / 'vendor.db'}"),
-            listen=("127.0.0.1", 0),
-            defects=defects,
-            **options,
-        )
-        async with running(config) as vendor:
-            yield fleet, vendor
+        yield fleet
     finally:
         await fleet.stop()
+
+
+def vendor_config(
+    served: tuple[server.RunningServer, Path], fleet: Fleet, tmp_path: Path, *defects: str, **options: Any
+) -> Config:
+    sim, creds = served
+    site = _with_urls(fleet.site, fleet)
+    return Config(
+        sim.url,
+        load_tenant(creds, site.project_code),
+        site,
+        db=options.pop("db", f"sqlite:///{tmp_path / 'vendor.db'}"),
+        listen=("127.0.0.1", 0),
+        defects=frozenset(defects),
+        retry=options.pop("retry", FAST_RETRY),
+        poll=options.pop("poll", FAST_POLL),
+        **options,
+    )
+
+
+@asynccontextmanager
+async def fleet_and_vendor(
+    served: tuple[server.RunningServer, Path], tmp_path: Path, *defects: str, **options: Any
+) -> AsyncIterator[tuple[Fleet, Vendor]]:
+    """The site's gates and the vendor pointed at them (the vendor configures their push host)."""
+    async with site_fleet() as fleet, running(vendor_config(served, fleet, tmp_path, *defects, **options)) as vendor:
+        yield fleet, vendor
 
 
 def _with_urls(site: site_mod.Site, fleet: Fleet) -> site_mod.Site:
@@ -108,3 +126,8 @@ async def until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         await asyncio.sleep(0.05)
+
+
+async def enrolled(vendor: Vendor, workers: int = 20) -> None:
+    """Until every worker's contract is uploaded (the last enrolment stage)."""
+    await until(lambda: vendor.store.status()["stages"].get("contracted", {}).get("done") == workers, timeout=60)
