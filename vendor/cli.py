@@ -75,6 +75,7 @@ def serve(
         provision=not no_provision,
     )
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
     out = console(stderr=True)
     out.print(f"vendor: {config.base_url} → {platform} (project {tenant.project_code}, db {db})")
     if chosen:
