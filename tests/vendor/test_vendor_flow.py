@@ -3,15 +3,19 @@ it with faces to the four ISAPI gates, and uploads each recognised clock-in exac
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from simulator import store as sim_store
 from simulator.platform import Platform
-from tests.vendor.conftest import fleet_and_vendor, until
+from standard.envelope import BEIJING
+from tests.vendor.conftest import enrolled, fleet_and_vendor, running, site_fleet, until, vendor_config
+from vendor.service import Vendor
+from vendor.store import outbox
 
 
 def stored_attendance(platform: Platform) -> list[dict[str, Any]]:
@@ -64,3 +68,29 @@ async def test_enrols_issues_and_uploads(platform: Platform, served: Any, tmp_pa
             doc = (await http.get(vendor.config.base_url + "/status")).json()
         assert doc["backlog"] == 0 and doc["failures"] == [] and doc["clockins"]["queued"] == 2
     assert len(stored_attendance(platform)) == 2
+
+
+async def test_restart_reconciles_uploads_caught_mid_send(platform: Platform, served: Any, tmp_path: Path) -> None:
+    """A crash between sending a batch and recording that it was sent: after the restart, the
+    clock-ins the platform already has are not sent again, and the others are."""
+    async with site_fleet() as fleet:
+        config = vendor_config(served, fleet, tmp_path)
+        async with running(config) as vendor:
+            await enrolled(vendor)
+            fleet.present_worker("dz-in-1", 0, fleet.roster[0])
+            await until(lambda: stored_attendance(platform))
+            await until(lambda: vendor.store.status()["backlog"] == 0)
+        # as if the process had died mid-send: one row the platform has, one it never got
+        stopped = Vendor(config)
+        now = datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+        assert stopped.record("dz-in-2", 99, "face_pass", "1002", now, None, True)
+        with stopped.store.tx() as conn:
+            conn.execute(update(outbox).where(outbox.c.kind == "attendance").values(state="sending"))
+        stopped.close()
+        async with running(vendor_config(served, fleet, tmp_path)) as vendor:
+            await until(lambda: len(stored_attendance(platform)) == 2)
+            await until(lambda: vendor.store.status()["backlog"] == 0)
+        rows = stored_attendance(platform)
+        assert sorted(r["id_number"] for r in rows) == sorted([fleet.roster[0].id_number, fleet.roster[1].id_number])
+        sent = [e for e in platform.traffic.query(method="WorkerAttendance.Add", limit=100)]
+        assert len(sent) == 2
