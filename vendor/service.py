@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +27,7 @@ from fixtures.fake import dataset as datasets
 from hardware_sim.site import Site
 from platform_client.policy import PollPolicy, RetryPolicy
 from standard.envelope import BEIJING
-from vendor import isapi
+from vendor import idcard, isapi
 from vendor.store import Store, clockins, outbox, workers
 from vendor.uploader import Uploader, UploadSettings, VendorClient
 
@@ -121,6 +122,7 @@ class Vendor:
                 Route("/iclock/getrequest", self.iclock_getrequest, methods=["GET"]),
                 Route("/iclock/devicecmd", self.iclock_devicecmd, methods=["POST"]),
                 Route("/iclock/ping", self.iclock_ping, methods=["GET"]),
+                Route("/enrol/id-card", self.enrol_id_card, methods=["POST"]),
                 Route("/status", self.status, methods=["GET"]),
             ]
         )
@@ -162,11 +164,50 @@ class Vendor:
                 self.uploader.enqueue_workers(conn, team.name, now)
         return new
 
-    async def provision_gates(self) -> None:
-        """Issue every worker with their face to each ISAPI gate and point it at our receiver."""
-        people = [
-            {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"]} for w in self.store.all_workers()
-        ]
+    async def enrol_id_card(self, request: Request) -> Response:
+        """``POST /enrol/id-card`` ``{"reader": URL, "cellPhone": …, "team"?: …, "workType"?: …}``:
+        read the card on the reader, create the worker, queue their upload, issue them to the gates."""
+        try:
+            body = await request.json()
+            reader, phone = str(body["reader"]), str(body["cellPhone"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'send JSON {"reader": URL, "cellPhone": "139…"}'}, status_code=400)
+        try:
+            info = await idcard.read_card(reader)
+        except (idcard.CardNotRead, httpx.HTTPError, ValueError) as exc:
+            return JSONResponse({"error": f"the card could not be read: {exc}"}, status_code=409)
+        teams_known = self.store.all_teams()
+        if not teams_known:
+            return JSONResponse({"error": "no team yet: enrol a roster first"}, status_code=409)
+        team_name = str(body.get("team") or teams_known[0]["team_name"])
+        if team_name not in {t["team_name"] for t in teams_known}:
+            return JSONResponse({"error": f"no team {team_name!r}"}, status_code=400)
+        now = self.clock()
+        with self.store.tx() as conn:
+            mates = self.store.team_workers(conn, team_name)
+            work_type = str(body.get("workType") or (mates[0]["item"]["workType"] if mates else "900"))
+            try:
+                item = idcard.worker_item(info, work_type=work_type, cell_phone=phone)
+            except idcard.CardNotRead as exc:
+                return JSONResponse({"error": str(exc)}, status_code=409)
+            employee_no = self.store.add_worker(conn, item, team_name, info["Photo"], "idreader")
+            if employee_no is None:
+                return JSONResponse({"error": "this person is already enrolled"}, status_code=409)
+            self.uploader.enqueue_workers(conn, team_name, now)
+        self.uploader.wake.set()
+        await self.provision_gates([{"employee_no": employee_no, "name": item["workerName"], "photo": info["Photo"]}])
+        return JSONResponse({"employeeNo": employee_no, "name": item["workerName"], "team": team_name})
+
+    async def provision_gates(self, people: list[dict[str, Any]] | None = None) -> None:
+        """Issue workers (all by default) with their faces to each ISAPI gate, pointing it at our
+        receiver, and queue them for the iclock devices."""
+        if people is None:
+            people = [
+                {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"]}
+                for w in self.store.all_workers()
+            ]
+        for queue in self.iclock_queue.values():
+            queue.extend(_iclock_commands(people))
         receiver = self.config.base_url + "/isapi/events"
         for device in self.gates.values():
             if device.kind != "isapi" or not device.url:
@@ -334,16 +375,12 @@ class Vendor:
         return PlainTextResponse(f"OK: {len(lines)}")
 
     def _iclock_users(self) -> list[str]:
-        commands = []
-        for w in self.store.all_workers():
-            no = w["employee_no"]
-            commands.append(
-                f"DATA UPDATE USERINFO PIN={no}\tName={w['name']}\tPri=0\tPasswd=\tCard=\tGrp=1"
-                "\tTZ=0000000100000000\tVerify=0\tViceCard="
-            )
-            if w["photo"]:
-                commands.append(f"DATA UPDATE BIOPHOTO PIN={no}\tType=9\tSize={len(w['photo'])}\tContent={w['photo']}")
-        return commands
+        return _iclock_commands(
+            [
+                {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"]}
+                for w in self.store.all_workers()
+            ]
+        )
 
     async def iclock_getrequest(self, request: Request) -> Response:
         if self._iclock_device(request) is None:
@@ -372,6 +409,20 @@ class Vendor:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _iclock_commands(people: list[dict[str, Any]]) -> list[str]:
+    """The ZKTeco commands that issue people with their faces (DATA UPDATE USERINFO / BIOPHOTO)."""
+    commands = []
+    for p in people:
+        no = p["employee_no"]
+        commands.append(
+            f"DATA UPDATE USERINFO PIN={no}\tName={p['name']}\tPri=0\tPasswd=\tCard=\tGrp=1"
+            "\tTZ=0000000100000000\tVerify=0\tViceCard="
+        )
+        if p.get("photo"):
+            commands.append(f"DATA UPDATE BIOPHOTO PIN={no}\tType=9\tSize={len(p['photo'])}\tContent={p['photo']}")
+    return commands
 
 
 def _epoch(moment: str) -> float:

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from hardware_sim.idreader.card import fixture_person
+from hardware_sim.idreader.reader import VirtualReader
 from simulator import store as sim_store
 from simulator.platform import Platform
 from standard.envelope import BEIJING
@@ -94,3 +96,38 @@ async def test_restart_reconciles_uploads_caught_mid_send(platform: Platform, se
         assert sorted(r["id_number"] for r in rows) == sorted([fleet.roster[0].id_number, fleet.roster[1].id_number])
         sent = [e for e in platform.traffic.query(method="WorkerAttendance.Add", limit=100)]
         assert len(sent) == 2
+
+
+async def test_enrols_from_the_id_card_reader(platform: Platform, served: Any, tmp_path: Path) -> None:
+    """A new worker read from their ID card is created, uploaded through the platform's order
+    (worker, entry, contract), issued with the card's photo to the gates, and clocks in."""
+    reader = VirtualReader("idr-1", http_port=0, ws_port=None, hx_port=None)
+    await reader.start()
+    newcomer = fixture_person(3)
+    try:
+        async with fleet_and_vendor(served, tmp_path) as (fleet, vendor):
+            await enrolled(vendor)
+            url = vendor.config.base_url + "/enrol/id-card"
+            async with httpx.AsyncClient(timeout=20) as http:
+                missing = await http.post(url, json={"reader": f"http://127.0.0.1:{reader.http_port}"})
+                assert missing.status_code == 400 and "cellPhone" in missing.json()["error"]
+                nocard = await http.post(
+                    url, json={"reader": f"http://127.0.0.1:{reader.http_port}", "cellPhone": "13900000001"}
+                )
+                assert nocard.status_code == 409
+                reader.place(newcomer)
+                made = await http.post(
+                    url, json={"reader": f"http://127.0.0.1:{reader.http_port}", "cellPhone": "13900000001"}
+                )
+            assert made.status_code == 200, made.text
+            employee_no = made.json()["employeeNo"]
+            await enrolled(vendor, 21)
+            with platform.store.engine.connect() as conn:
+                numbers = {r[0] for r in conn.execute(select(sim_store.workers.c.id_number))}
+            assert newcomer.id_number in numbers
+            assert fleet.device("dz-in-1").enrolled[employee_no].face
+            assert fleet.present_employee_no("dz-in-1", employee_no).kind == "face_pass"
+            rows = await until(lambda: stored_attendance(platform))
+            assert rows[0]["id_number"] == newcomer.id_number
+    finally:
+        await reader.stop()
