@@ -27,7 +27,7 @@ from fixtures.fake import dataset as datasets
 from hardware_sim.site import Site
 from platform_client.policy import PollPolicy, RetryPolicy
 from standard.envelope import BEIJING
-from vendor import idcard, isapi
+from vendor import idcard, isapi, uniubi
 from vendor.store import Store, clockins, outbox, workers
 from vendor.uploader import Uploader, UploadSettings, VendorClient
 
@@ -122,6 +122,7 @@ class Vendor:
                 Route("/iclock/getrequest", self.iclock_getrequest, methods=["GET"]),
                 Route("/iclock/devicecmd", self.iclock_devicecmd, methods=["POST"]),
                 Route("/iclock/ping", self.iclock_ping, methods=["GET"]),
+                Route("/callback/uniubi", self.uniubi_callback, methods=["POST"]),
                 Route("/enrol/id-card", self.enrol_id_card, methods=["POST"]),
                 Route("/status", self.status, methods=["GET"]),
             ]
@@ -203,7 +204,7 @@ class Vendor:
         receiver, and queue them for the iclock devices."""
         if people is None:
             people = [
-                {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"]}
+                {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"], "id_number": w["id_number"]}
                 for w in self.store.all_workers()
             ]
         for queue in self.iclock_queue.values():
@@ -223,6 +224,15 @@ class Vendor:
             try:
                 await isapi.provision(gate, receiver, people)
             except Exception as exc:  # an unreachable gate must not stop the others
+                log.error("%s: could not issue the roster: %s", device.id, exc)
+        for device in self.gates.values():
+            if device.kind != "callback" or device.options.get("template") != "uniubi-wo" or not device.url:
+                continue
+            password = str((device.options.get("vars") or {}).get("password", "12345678"))
+            terminal = uniubi.Terminal(device.id, device.url, password)
+            try:
+                await uniubi.provision(terminal, self.config.base_url + "/callback/uniubi", people)
+            except Exception as exc:  # an unreachable terminal must not stop the others
                 log.error("%s: could not issue the roster: %s", device.id, exc)
 
     # ---- clock-ins ------------------------------------------------------------------------
@@ -324,6 +334,27 @@ class Vendor:
             log.exception("could not keep an event of %s", event.device_name)
             return PlainTextResponse("not stored", status_code=503)  # the gate keeps it and sends it again
         return PlainTextResponse("OK")
+
+    # ---- HTTP: callback terminals ---------------------------------------------------------
+
+    async def uniubi_callback(self, request: Request) -> Response:
+        seen = uniubi.parse(await request.body())
+        if seen is None:
+            return JSONResponse({"result": 0, "success": False, "msg": "not a recognition callback"}, status_code=400)
+        device_id = next(
+            (
+                d.id
+                for d in self.gates.values()
+                if d.kind == "callback" and str(d.options.get("device_sn", d.id)) == seen.device_key
+            ),
+            seen.device_key,
+        )
+        try:
+            self.record(device_id, seen.serial_no, seen.kind, seen.employee_no, seen.moment, None, True)
+        except Exception:
+            log.exception("could not keep a callback of %s", device_id)
+            return JSONResponse({"result": 0, "success": False, "msg": "not stored"}, status_code=503)
+        return JSONResponse(uniubi.ACK)
 
     # ---- HTTP: ZKTeco iclock --------------------------------------------------------------
 
