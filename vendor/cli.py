@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,15 @@ def _listen(value: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise UsageProblem(f"--listen {value!r}: give HOST:PORT, e.g. 127.0.0.1:9080")
     return host, int(port)
+
+
+def _check_free(listen: tuple[str, int]) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(listen)
+        except OSError as exc:
+            raise EnvironmentProblem(f"--listen {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
 
 
 @app.command("serve")
@@ -48,6 +58,7 @@ def serve(
     no_provision: Annotated[bool, typer.Option("--no-provision", help="do not issue the roster to the gates")] = False,
 ) -> None:
     """Enrol the roster, issue it to the site's gates, receive clock-ins and upload them."""
+    address = _listen(listen)
     try:
         chosen = defect_table.check(defect or [])
     except ValueError as exc:
@@ -67,13 +78,14 @@ def serve(
         tenant,
         site,
         db=db,
-        listen=_listen(listen),
+        listen=address,
         dataset=dataset,
         defects=chosen,
         late_upload_s=late_upload_s,
         refusal_retry_cap=refusal_retry_cap,
         provision=not no_provision,
     )
+    _check_free(config.listen)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
     out = console(stderr=True)

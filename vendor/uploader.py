@@ -231,7 +231,7 @@ class Uploader:
             .join(workers, workers.c.id_number == outbox.c.id_number)
             .join(teams, teams.c.team_name == workers.c.team_name)
             .join(stages, (stages.c.id_number == outbox.c.id_number) & (stages.c.stage == "entered"))
-            .where(outbox.c.kind == "attendance", outbox.c.state == "pending", outbox.c.due_s <= now)
+            .where(outbox.c.kind == "attendance", outbox.c.state == "pending")
             .where(teams.c.team_sys_no.is_not(None))
             .order_by(outbox.c.id)
             .limit(500)
@@ -241,6 +241,8 @@ class Uploader:
         picked: list[dict[str, Any]] = []
         team: int | None = None
         for row in conn.execute(query).mappings():
+            if row["due_s"] > now:
+                break  # an earlier clock-in waits (backoff, held): later ones wait behind it, in order
             if team is None:
                 team = row["team_no"]
             if row["team_no"] == team:
