@@ -44,6 +44,7 @@ WORKERS_PER_CALL = 5  # ProjectWorker.Add workerList limit
 ATTENDANCE_PER_CALL = 20  # WorkerAttendance.Add dataList limit
 OVERSIZE = 25  # the oversize-datalist defect's batch
 REFUSED = re.compile(r"已存在")  # "already there": a repeated enrolment write is as good as done
+WORKER_EXISTS = re.compile(r"身份证为[:：]\s*([0-9A-Za-z]+)的工人")
 TEAM_EXISTS = re.compile(r"已存在班组编号为[:：]\s*(\d+)")
 
 _failed_sends: contextvars.ContextVar[list[int]] = contextvars.ContextVar("failed_sends")
@@ -362,6 +363,9 @@ class Uploader:
     def _failed(self, rows: list[dict[str, Any]], method: str, message: str, serial: str | None = None) -> None:
         """A refusal or an async failure: as good as done when it says the record already exists
         (enrolment written twice), otherwise recorded, logged and shown by ``/status``."""
+        if method == "ProjectWorker.Add" and REFUSED.search(message):
+            self._some_registered(rows[0], message)
+            return
         if rows[0]["kind"] == "enrol" and REFUSED.search(message):
             existing = TEAM_EXISTS.search(message)
             self._done(rows, method, {"teamSysNo": int(existing.group(1))} if existing else None, note=message)
@@ -375,6 +379,24 @@ class Uploader:
             )
             if method in FOLLOWS:
                 self.store.set_stage(conn, _ids_of(rows[0]), FOLLOWS[method], "failed", message)
+
+    def _some_registered(self, row: dict[str, Any], message: str) -> None:
+        """ProjectWorker.Add refused because some of its workers are already in the project (sent
+        before a crash): those count as registered, the others are sent again on their own."""
+        known = set(WORKER_EXISTS.findall(message))
+        payload = row["payload"]
+        there = [w for w in payload["workerList"] if w["idCardNumber"] in known]
+        missing = [w for w in payload["workerList"] if w["idCardNumber"] not in known]
+        now = self.clock()
+        with self.store.tx() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row["id"]).values(state="done", done_s=now, error=message))
+            if there:
+                self._follow_up(
+                    conn, {**row, "payload": {**payload, "workerList": there}}, "ProjectWorker.Add", None, now
+                )
+            if missing:
+                ref = ",".join(w["idCardNumber"] for w in missing)
+                self.store.enqueue(conn, "ProjectWorker.Add", "enrol", ref, {**payload, "workerList": missing}, now)
 
     def _done(self, rows: list[dict[str, Any]], method: str, result: Any, note: str | None = None) -> None:
         now = self.clock()

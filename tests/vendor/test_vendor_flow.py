@@ -10,13 +10,15 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from fixtures.fake.payloads import team_workers
 from hardware_sim.idreader.card import fixture_person
 from hardware_sim.idreader.reader import VirtualReader
+from platform_client.async_client import AsyncPlatformClient
 from simulator import store as sim_store
 from simulator.platform import Platform
 from standard.envelope import BEIJING
-from tests.vendor.conftest import enrolled, fleet_and_vendor, running, site_fleet, until, vendor_config
-from vendor.service import Vendor
+from tests.vendor.conftest import FAST_POLL, enrolled, fleet_and_vendor, running, site_fleet, until, vendor_config
+from vendor.service import Vendor, roster
 from vendor.store import outbox
 
 
@@ -131,3 +133,33 @@ async def test_enrols_from_the_id_card_reader(platform: Platform, served: Any, t
             assert rows[0]["id_number"] == newcomer.id_number
     finally:
         await reader.stop()
+
+
+async def test_takes_over_a_partly_uploaded_site(platform: Platform, served: Any, tmp_path: Path) -> None:
+    """Team and two workers already on the platform (sent before a crash, or by another system):
+    the team's teamSysNo is read from the refusal, the two count as registered, the rest go up."""
+    sim, _ = served
+    async with site_fleet() as fleet:
+        config = vendor_config(served, fleet, tmp_path, provision=False)
+        team = roster(config).projects[0].teams[0]
+        t = config.tenant
+        async with AsyncPlatformClient(sim.url, t.appid, t.secret, poll=FAST_POLL) as client:
+            [made] = await client.upload("Team.Add", team.payload)
+            sys_no = int(made.result["teamSysNo"])
+            early = {**team_workers(team, roster(config).projects[0]), "teamSysNo": sys_no}
+            early["workerList"] = early["workerList"][1:3]  # the second and third of a chunk of five
+            await client.upload("ProjectWorker.Add", early)
+        async with running(config) as vendor:
+            await enrolled(vendor)
+            assert {t["team_name"]: t["team_sys_no"] for t in vendor.store.all_teams()}[team.name] == sys_no
+            assert vendor.store.status()["failures"] == []
+            with vendor.store.engine.connect() as conn:
+                notes = [
+                    r[0] for r in conn.execute(select(outbox.c.error).where(outbox.c.method == "ProjectWorker.Add"))
+                ]
+            assert sum(1 for n in notes if n and "已存在" in n) == 1  # the chunk with the two, split
+        with platform.store.engine.connect() as conn:
+            numbers = [r[0] for r in conn.execute(select(sim_store.workers.c.id_number))]
+            entered = {r[0] for r in conn.execute(select(sim_store.entry_exits.c.id_number))}
+        assert sorted(numbers) == sorted(w.id_number for w in fleet.roster)
+        assert entered == set(numbers)
