@@ -3,6 +3,8 @@ it with faces to the four ISAPI gates, and uploads each recognised clock-in exac
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,3 +165,21 @@ async def test_takes_over_a_partly_uploaded_site(platform: Platform, served: Any
             entered = {r[0] for r in conn.execute(select(sim_store.entry_exits.c.id_number))}
         assert sorted(numbers) == sorted(w.id_number for w in fleet.roster)
         assert entered == set(numbers)
+
+
+async def test_retries_rate_limits_resets_and_5xx_with_growing_backoff(
+    platform: Platform, served: Any, tmp_path: Path
+) -> None:
+    async with fleet_and_vendor(served, tmp_path) as (fleet, vendor):
+        await enrolled(vendor)
+        for kind in ("rate_limit", "reset", "http_error", "rate_limit"):  # the first matching rule fires first
+            platform.faults.add({"kind": kind, "method": "WorkerAttendance.Add", "count": 1})
+        fleet.present_worker("dz-in-1", 0, fleet.roster[0])
+        await until(lambda: stored_attendance(platform))
+        await until(lambda: vendor.store.status()["backlog"] == 0)
+        await asyncio.sleep(0.3)
+        assert len(stored_attendance(platform)) == 1
+        sends = platform.traffic.query(method="WorkerAttendance.Add", newest_first=False, limit=100)
+        assert len(sends) >= 4 and sends[-1].code == 0
+        gaps = [b.at_s - a.at_s for a, b in itertools.pairwise(sends)]
+        assert all(later >= earlier * 0.8 for earlier, later in itertools.pairwise(gaps))  # backoff, no storm
