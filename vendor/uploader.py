@@ -16,7 +16,7 @@ import logging
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -157,12 +157,25 @@ class Uploader:
                 .values(state="pending")  # sent again: a repeated enrolment is refused as "already exists"
             )
         if attendance:
-            await self._reconcile(attendance)
+            self._background(self._reconcile_until_done(attendance))
         by_batch: dict[str, list[dict[str, Any]]] = {}
         for row in sent:
             by_batch.setdefault(row["batch"] or str(row["id"]), []).append(row)
         for rows in by_batch.values():
             self._poll_later(rows, rows[0]["method"], rows[0]["serial"])
+
+    async def _reconcile_until_done(self, rows: list[dict[str, Any]]) -> None:
+        """Reconcile when the platform answers (they stay ``sending``, not sent, until then)."""
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self._reconcile(rows)
+                self.wake.set()
+                return
+            except ClientError as exc:
+                log.warning("cannot look up the clock-ins in flight before the restart yet: %s", exc)
+                await asyncio.sleep(self.settings.backoff.delay(attempt))
+                attempt += 1
 
     async def _reconcile(self, rows: list[dict[str, Any]]) -> None:
         """Clock-ins that went out just before a crash: those the platform stored are done, the
@@ -322,7 +335,10 @@ class Uploader:
         return data
 
     def _poll_later(self, rows: list[dict[str, Any]], method: str, serial: str) -> None:
-        task = asyncio.create_task(self._poll(rows, method, serial))
+        self._background(self._poll(rows, method, serial))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._polls.add(task)
         task.add_done_callback(self._polls.discard)
 

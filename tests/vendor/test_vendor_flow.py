@@ -183,3 +183,32 @@ async def test_retries_rate_limits_resets_and_5xx_with_growing_backoff(
         assert len(sends) >= 4 and sends[-1].code == 0
         gaps = [b.at_s - a.at_s for a, b in itertools.pairwise(sends)]
         assert all(later >= earlier * 0.8 for earlier, later in itertools.pairwise(gaps))  # backoff, no storm
+
+
+async def test_a_repeated_push_is_acknowledged_and_kept_once(platform: Platform, served: Any, tmp_path: Path) -> None:
+    """A gate that missed our 200 sends the event again: acknowledged again, stored and uploaded once;
+    a body that is no event gets a 400, not a stack trace."""
+    async with fleet_and_vendor(served, tmp_path, provision=False) as (_fleet, vendor):
+        await enrolled(vendor)
+        now = datetime.now(BEIJING).isoformat(timespec="seconds")
+        event = {
+            "eventType": "AccessControllerEvent",
+            "dateTime": now,
+            "AccessControllerEvent": {
+                "deviceName": "dz-out-1",
+                "majorEventType": 5,
+                "subEventType": 75,
+                "employeeNoString": "1003",
+                "serialNo": 7,
+                "currentEvent": True,
+            },
+        }
+        url = vendor.config.base_url + "/isapi/events"
+        async with httpx.AsyncClient() as http:
+            answers = [await http.post(url, json=event) for _ in range(3)]
+            garbage = await http.post(url, content=b"\x00not json", headers={"Content-Type": "application/json"})
+        assert [a.status_code for a in answers] == [200, 200, 200] and garbage.status_code == 400
+        rows = await until(lambda: stored_attendance(platform))
+        await until(lambda: vendor.store.status()["backlog"] == 0)
+        assert [(r["direction"], r["moment"]) for r in rows] == [("02", now[:19].replace("T", " "))]
+        assert vendor.store.status()["clockins"] == {"queued": 1}
