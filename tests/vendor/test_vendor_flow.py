@@ -212,3 +212,26 @@ async def test_a_repeated_push_is_acknowledged_and_kept_once(platform: Platform,
         await until(lambda: vendor.store.status()["backlog"] == 0)
         assert [(r["direction"], r["moment"]) for r in rows] == [("02", now[:19].replace("T", " "))]
         assert vendor.store.status()["clockins"] == {"queued": 1}
+
+
+async def test_offline_backlog_is_uploaded_in_order_after_entry(
+    platform: Platform, served: Any, tmp_path: Path
+) -> None:
+    async with fleet_and_vendor(served, tmp_path) as (fleet, vendor):
+        await enrolled(vendor)
+        team = [i for i, w in enumerate(fleet.roster) if w.team_sys_no == fleet.roster[0].team_sys_no][:4]
+        fleet.network_drop("dz-in-2", 600)
+        made = []
+        for i in team:
+            event = fleet.present_worker("dz-in-2", i, fleet.roster[i])
+            assert event is not None and not event.current
+            made.append((fleet.roster[i].id_number, event.at.strftime("%Y-%m-%d %H:%M:%S")))
+            await asyncio.sleep(1.05)  # one clock-in per second: the order shows in the times too
+        await asyncio.sleep(0.3)
+        assert stored_attendance(platform) == []
+        fleet.network_restore("dz-in-2")
+        await until(lambda: len(stored_attendance(platform)) == len(team))
+        assert [(r["id_number"], r["moment"]) for r in stored_attendance(platform)] == made
+        sent = [e.method for e in platform.traffic.query(newest_first=False, limit=10_000)]
+        last_entry = max(i for i, m in enumerate(sent) if m == "WorkerEntryExit.Add")
+        assert last_entry < sent.index("WorkerAttendance.Add")
