@@ -10,6 +10,7 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q "$repo"
 cd "$work"
 "$work/venv/bin/jzgr" --help >/dev/null
+"$work/venv/bin/jzgr" vendor defects | grep -q swap-direction  # the vendor package ships
 "$work/venv/bin/jzgr" fixtures generate --seed 7 --workers 12 --out "$work/dataset" >/dev/null
 test -s "$work/dataset/dataset.json"
 ls "$work/dataset/photos" | grep -q '\.jpg$'

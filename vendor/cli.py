@@ -1,0 +1,110 @@
+"""``jzgr vendor …``: run the reference vendor system (docs/vendor.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hardware_sim import site as site_mod
+from standard.terminal import EnvironmentProblem, UsageProblem, console
+from vendor import defects as defect_table
+from vendor.service import Config, load_tenant
+
+app = typer.Typer(help="The reference vendor system (a real-name system under test).", no_args_is_help=True)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageProblem(f"--listen {value!r}: give HOST:PORT, e.g. 127.0.0.1:9080")
+    return host, int(port)
+
+
+def _check_free(listen: tuple[str, int]) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(listen)
+        except OSError as exc:
+            raise EnvironmentProblem(f"--listen {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+
+
+@app.command("serve")
+def serve(
+    platform: Annotated[str, typer.Option(help="the platform's open.api URL")],
+    credentials: Annotated[
+        Path,
+        typer.Option(
+            "--credentials", "--tenant-file", "--creds", help="the credentials file of jzgr sim serve --credentials-out"
+        ),
+    ],
+    devices: Annotated[Path, typer.Option(help="the site file (site.yaml): project, gates, roster")],
+    db: Annotated[str, typer.Option(help="sqlite:///vendor.db or postgresql://…")] = "sqlite:///vendor.db",
+    listen: Annotated[str, typer.Option(help="HOST:PORT of the vendor's listener")] = "127.0.0.1:9080",
+    dataset: Annotated[
+        Path | None, typer.Option(help="a jzgr fixtures generate folder (default: the site's roster)")
+    ] = None,
+    defect: Annotated[
+        list[str] | None, typer.Option(help="switch on a named bug, for testing the harness only (repeatable)")
+    ] = None,
+    late_upload_s: Annotated[float, typer.Option(help="late-upload: how long uploads are held, seconds")] = 10800.0,
+    refusal_retry_cap: Annotated[int, typer.Option(help="retry-refusals-forever: attempts before it stops")] = 20,
+    no_provision: Annotated[bool, typer.Option("--no-provision", help="do not issue the roster to the gates")] = False,
+) -> None:
+    """Enrol the roster, issue it to the site's gates, receive clock-ins and upload them."""
+    address = _listen(listen)
+    try:
+        chosen = defect_table.check(defect or [])
+    except ValueError as exc:
+        raise UsageProblem(f"--defect: {exc}") from None
+    try:
+        site = site_mod.load(devices)
+    except site_mod.SiteError as exc:
+        raise UsageProblem(str(exc).splitlines()[0]) from None
+    try:
+        tenant = load_tenant(credentials, site.project_code)
+    except FileNotFoundError:
+        raise UsageProblem(f"--credentials {credentials}: no such file") from None
+    except (ValueError, KeyError) as exc:
+        raise UsageProblem(f"--credentials: {exc}") from None
+    config = Config(
+        platform,
+        tenant,
+        site,
+        db=db,
+        listen=address,
+        dataset=dataset,
+        defects=chosen,
+        late_upload_s=late_upload_s,
+        refusal_retry_cap=refusal_retry_cap,
+        provision=not no_provision,
+    )
+    _check_free(config.listen)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
+    out = console(stderr=True)
+    out.print(f"vendor: {config.base_url} → {platform} (project {tenant.project_code}, db {db})")
+    if chosen:
+        out.print(f"defects on (tests only): {', '.join(sorted(chosen))}", style="red")
+    from vendor.runner import serve as run
+
+    try:
+        asyncio.run(run(config))
+    except OSError as exc:
+        raise EnvironmentProblem(f"vendor: {exc}") from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("defects")
+def list_defects() -> None:
+    """The named bugs ``--defect`` can switch on."""
+    out = console()
+    for name, what in defect_table.DEFECTS.items():
+        out.print(f"{name:24} {what}")
