@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "conform": ("conformance.cli", "conform_app"),
     "report": ("conformance.cli", "report_app"),
     "devices": ("hardware_sim.cli", "app"),
+    "load": ("loadtests.cli", "app"),
 }
 _mounted: set[str] = set()
 
