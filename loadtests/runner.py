@@ -121,7 +121,10 @@ def run(
     prefix = str(report_dir / "locust")
     csv = StatsCSVFileWriter(env, PERCENTILES_TO_REPORT, prefix, full_history=True)
     greenlets = [gevent.spawn(csv), gevent.spawn(stats_history, runner)]
-    web = env.create_web_ui("127.0.0.1", ui_port) if ui_port is not None else None
+    web = None
+    if ui_port is not None:
+        sys.argv = sys.argv[:1]  # locust's web UI parses the process's arguments as locust's own
+        web = env.create_web_ui("127.0.0.1", ui_port)
     if web is not None:
         console.print(f"locust web UI: http://127.0.0.1:{ui_port}/")
     try:
