@@ -6,7 +6,7 @@ due; p50, p99 and p99.9 of each, and the simulator's p99 over WireMock's.
 Installs WireMock on first use (npm's ``wiremock`` package ships the standalone jar; into
 ~/.cache/jzgr-bench); Java 17 runs it.
 
-    .venv/bin/python benchmarks/load_open_loop.py [--rate 1000] [--seconds 60] [--scale 0.01]
+    .venv/bin/python benchmarks/load_open_loop.py [--rate 1000] [--seconds 60] [--scale 0.01] [--workers 2]
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def wiremock_jar() -> Path:
     return found[-1]
 
 
-def measure(scenario: PlatformScenario, report: Path) -> dict[str, float | int | None]:
-    done = runner.run(scenario, runner.Distribution(), report, terminal.console(stderr=True))
-    sent = scenario.sent(done.outcomes, done.start_at, 1)
+def measure(scenario: PlatformScenario, report: Path, workers: int) -> dict[str, float | int | None]:
+    where = runner.Distribution(local=workers)
+    done = runner.run(scenario, where, report, terminal.console(stderr=True))
+    sent = scenario.sent(done.outcomes, done.start_at, where.shards)
     ms = [(s.acked - s.due) * 1000 for s in sent if s.acked is not None]
     return {
         "uploads": len(sent),
@@ -84,6 +85,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--scale", type=float, default=0.01)
+    ap.add_argument("--workers", type=int, default=0, help="locust worker processes generating the load (0: this one)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jzgr-load-bench-"))
     sim_port, wm_port = free_port(), free_port()
@@ -119,7 +121,7 @@ def main() -> None:
             seconds = min(args.seconds, 5) if "warm-up" in name else args.seconds
             scenario = PlatformScenario(url, m, args.rate, seconds, day.isoformat(), by_index, 256, False)
             print(f"{name}: {args.rate:g} uploads/s for {seconds:g} s …", flush=True)
-            figures[name] = measure(scenario, work / name.split()[0])
+            figures[name] = measure(scenario, work / name.split()[0], args.workers)
             print(f"  {figures[name]}", flush=True)
         sim_p99, wm_p99 = figures["simulator"]["p99_ms"], figures["wiremock"]["p99_ms"]
         ratio = sim_p99 / wm_p99 if sim_p99 and wm_p99 else None
