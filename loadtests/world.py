@@ -107,13 +107,19 @@ def from_files(credentials: Path, folder: Path, m: Morning, now: datetime) -> tu
         ds = fake_dataset.load(folder)
     except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
         raise UsageProblem(f"--dataset {folder}: not a `jzgr fixtures generate` folder ({exc})") from None
+    day = morning_day(now)
+    if ds.today > day:
+        raise UsageProblem(
+            f"--dataset {folder} was generated for {ds.today}: its workers entered then, after the morning replayed "
+            f"({day}); generate it with --today {day} or earlier"
+        )
     if len(ds.projects) < m.project_count:
         raise UsageProblem(f"--dataset {folder} has {len(ds.projects)} projects; the morning needs {m.project_count}")
     missing = [p.code for p in ds.projects[: m.project_count] if p.code not in by_project]
     if missing:
         raise UsageProblem(f"--credentials {credentials} has no tenant for project(s) {', '.join(missing[:5])}")
     sites = [_site(p, by_project[p.code]) for p in ds.projects[: m.project_count]]
-    return morning_day(now), sites
+    return day, sites
 
 
 def _site(project: fake_dataset.Project, tenant: dict[str, Any]) -> Site:

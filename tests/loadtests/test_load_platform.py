@@ -5,15 +5,19 @@ nonsense is refused before any load; a platform that is down is reported at once
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jzgr.cli import main
+from standard.envelope import today_beijing
 
 from .conftest import JZGR, Served, free_port
 
@@ -159,3 +163,49 @@ def test_without_an_admin_token_the_sites_must_be_given(
         main(["load", "platform", "--url", "http://127.0.0.1:9/open.api", "--report-dir", str(tmp_path)])
     assert ended.value.code == 2
     assert "--credentials and --dataset" in capsys.readouterr().err
+
+
+def _dataset(folder: Path, day: date) -> Path:
+    subprocess.run(
+        [JZGR, "fixtures", "generate", "--out", str(folder), "--seed", "99", "--workers", "87", "--today", str(day)],
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+def test_a_platform_not_ours_is_loaded_from_its_credentials_and_dataset(simulator: Served, tmp_path: Path) -> None:
+    yesterday = today_beijing() - timedelta(days=1)
+    folder = _dataset(tmp_path / "site", yesterday)
+    admin = simulator.url.removesuffix("/open.api") + "/admin/api"
+    answer = httpx.post(
+        f"{admin}/seed-dataset",
+        json={"path": str(folder)},
+        headers={"Authorization": f"Bearer {simulator.token}"},
+        timeout=60,
+    )
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps(answer.json()), encoding="utf-8")
+    run = [JZGR, "load", "platform", "--url", simulator.url, "--report-dir", str(tmp_path / "run")]
+    common = ["--scale", "0.001", "--compress", "1200", "--thresholds", str(loose(tmp_path)), "--no-poll"]
+    env = {k: v for k, v in os.environ.items() if k != "JZGR_ADMIN_TOKEN"}
+    done = subprocess.run(
+        [*run, *common, "--tenant-file", str(creds), "--dataset", str(folder)],  # the old spelling still works
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    f = summary(tmp_path / "run")["figures"]
+    assert (f["records"], f["records_held"], f["lost"], f["duplicated"]) == (87, 87, 0, 0)
+
+    late = _dataset(tmp_path / "today", yesterday + timedelta(days=1))
+    refused = subprocess.run(
+        [*run, *common, "--credentials", str(creds), "--dataset", str(late)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert refused.returncode == 2 and "generate it with --today" in refused.stderr
