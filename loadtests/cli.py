@@ -78,6 +78,12 @@ def platform(
     master_port: Annotated[int, typer.Option(help="port the master listens on (0: a free one)")] = 0,
     in_flight: Annotated[int, typer.Option(help="uploads at once per shard before a due one waits")] = 256,
     poll: Annotated[bool, typer.Option(help="poll AsyncHandleResult.Query for every upload")] = True,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            help="stop after this many seconds of load (default: the timetable, its retries and polls + 120 s)"
+        ),
+    ] = None,
     ui: Annotated[bool, typer.Option(help="serve locust's web UI on 127.0.0.1 while the run goes")] = False,
     ui_port: Annotated[int, typer.Option(help="port of the web UI")] = 8089,
 ) -> None:
@@ -118,6 +124,8 @@ def platform(
     ):
         if not low <= value <= high:
             raise UsageProblem(f"{name} must be {low}…{high}, not {value}")
+    if time_limit is not None and not (math.isfinite(time_limit) and 0 < time_limit <= 86_400):
+        raise UsageProblem(f"--time-limit must be > 0 and ≤ 86400 s, not {time_limit}")
     _run(
         url,
         report_dir,
@@ -135,6 +143,7 @@ def platform(
         in_flight,
         poll,
         ui_port if ui else None,
+        time_limit,
     )
 
 
@@ -155,6 +164,7 @@ def _run(
     in_flight: int,
     poll: bool,
     ui_port: int | None,
+    time_limit: float | None,
 ) -> None:
     # locust (gevent) patches the standard library when imported: only now, after every refusal
     from loadtests import runner  # isort: skip
@@ -187,7 +197,7 @@ def _run(
     )
     err.print(f"{mode}: {scenario.upload_count:,} uploads due over {scenario.expected_s:,.0f} s")
     where = runner.Distribution(workers, expect_workers, master_bind, master_port)
-    finished = runner.run(scenario, where, report_dir, err, ui_port=ui_port)
+    finished = runner.run(scenario, where, report_dir, err, ui_port=ui_port, time_limit_s=time_limit)
     err.print("matching every clock-in against what the platform holds …")
     sent = scenario.sent(finished.outcomes, finished.start_at, where.shards)
     after = matcher.stored(sites, day, query)
@@ -199,6 +209,7 @@ def _run(
         "mode": mode,
         "started": started.isoformat(timespec="seconds"),
         "shards": where.shards,
+        "cut_short": finished.cut_short,
         "passed": not breaches,
         "verdict": "passed" if not breaches else "failed",
         "breaches": breaches,

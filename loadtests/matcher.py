@@ -33,8 +33,8 @@ class Sent:
 
     @classmethod
     def of(cls, batch: Batch, outcome: list[Any] | None, due: float) -> Sent:
-        if outcome is None:  # its shard never reported: nothing is known to have been sent
-            return cls(batch, due, None, None, "its locust worker did not report", None, 0)
+        if outcome is None:  # not reached before the time limit, or its shard never reported
+            return cls(batch, due, None, None, "never sent: its shard stopped or did not report", None, 0)
         _, due, sent, acked, error, _serial, final, _final_at, attempts = outcome
         return cls(batch, due, sent, acked, error, final, attempts)
 

@@ -106,20 +106,24 @@ class VendorFleet(FastHttpUser):
         outcomes: list[Outcome] = []
         uploads = gevent.pool.Pool(plan.in_flight)
         polls = gevent.pool.Group()
-        for i, batch in enumerate(plan.batches()):
-            due = plan.start_at + batch.send_s
-            wait = due - time.time()
-            if wait > 0:
-                gevent.sleep(wait)
-            outcome: Outcome = [i, due, None, None, "", "", None, None, 0]
-            outcomes.append(outcome)
-            uploads.spawn(self._upload, outcome, sites[batch.project], batch, day_start, polls, plan.poll)
-        uploads.join()
-        polls.join()
-        if deliver is not None:
-            deliver(plan.index, outcomes)
-        elif isinstance(self.environment.runner, WorkerRunner):
-            self.environment.runner.send_message(RESULTS_MESSAGE, {"index": plan.index, "outcomes": outcomes})
+        try:
+            for i, batch in enumerate(plan.batches()):
+                due = plan.start_at + batch.send_s
+                wait = due - time.time()
+                if wait > 0:
+                    gevent.sleep(wait)
+                outcome: Outcome = [i, due, None, None, "", "", None, None, 0]
+                outcomes.append(outcome)
+                uploads.spawn(self._upload, outcome, sites[batch.project], batch, day_start, polls, plan.poll)
+            uploads.join()
+            polls.join()
+        finally:  # also when the runner stops this user at its time limit: what is known so far
+            uploads.kill(block=False)
+            polls.kill(block=False)
+            if deliver is not None:
+                deliver(plan.index, outcomes)
+            elif isinstance(self.environment.runner, WorkerRunner):
+                self.environment.runner.send_message(RESULTS_MESSAGE, {"index": plan.index, "outcomes": outcomes})
         raise StopUser()
 
     def _post(self, site: Site, method: str, text: str) -> Envelope:

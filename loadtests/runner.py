@@ -72,6 +72,7 @@ class Finished:
     start_at: float = 0.0
     locust_rows: list[dict[str, Any]] = field(default_factory=list)
     csv: list[str] = field(default_factory=list)
+    cut_short: bool = False  # the time limit stopped the run before every shard was done
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -88,7 +89,10 @@ def run(
     *,
     ui_port: int | None = None,
     lead_s: float = 1.0,
+    time_limit_s: float | None = None,
 ) -> Finished:
+    """Run ``scenario`` to the end of every shard's timetable, or until ``time_limit_s`` after
+    the start (default: the timetable, its retries and polls, and two minutes' grace)."""
     env = Environment(user_classes=[scenario.user])
     done = Finished()
     workers: list[subprocess.Popen[bytes]] = []
@@ -130,14 +134,18 @@ def run(
     try:
         runner.start(where.shards, spawn_rate=where.shards)
         greenlets.append(gevent.spawn(_progress, runner, done, where.shards, console))
-        limit = done.start_at + scenario.expected_s + 120
+        limit = done.start_at + (time_limit_s if time_limit_s is not None else scenario.expected_s + 120)
         while len(done.outcomes) < where.shards and time.time() < limit:
             gevent.sleep(0.2)
             lost = [w for w in workers if w.poll() is not None]
             if lost and len(done.outcomes) < where.shards:
                 console.print(f"a locust worker ended (exit {lost[0].returncode}) before reporting", style="red")
                 break
+        if len(done.outcomes) < where.shards:
+            done.cut_short = True
+            console.print("stopped at the time limit: uploads not answered by now count as failed", style="red")
         runner.stop()
+        _wait_quietly(lambda: len(done.outcomes) >= where.shards, 15.0)  # the stopped shards' outcomes so far
     finally:
         for g in greenlets:
             g.kill(block=False)
@@ -200,6 +208,12 @@ def _wait(condition: Callable[[], bool], timeout: float, message: str) -> None:
     while not condition():
         if time.time() > deadline:
             raise EnvironmentProblem(message)
+        gevent.sleep(0.1)
+
+
+def _wait_quietly(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
         gevent.sleep(0.1)
 
 

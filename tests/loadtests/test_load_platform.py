@@ -93,6 +93,28 @@ def test_one_master_and_two_workers_share_the_morning(simulator: Served, tmp_pat
     assert {row["name"]: row for row in s["locust"]}["WorkerAttendance.Add"]["requests"] == f["uploads"]
 
 
+def test_a_platform_too_slow_for_the_time_limit_is_cut_short_and_what_was_answered_kept(
+    simulator: Served, tmp_path: Path
+) -> None:
+    admin = simulator.url.removesuffix("/open.api") + "/admin/api"
+    auth = {"Authorization": f"Bearer {simulator.token}"}
+    fault = {"kind": "latency", "method": "WorkerAttendance.Add", "latency_ms": 20_000, "probability": 0.5}
+    httpx.post(f"{admin}/faults", json=fault, headers=auth, timeout=10).raise_for_status()
+    try:
+        started = time.monotonic()
+        # its own seed, so its own projects: the uploads still held back land on nobody else's run
+        marks = str(loose(tmp_path))
+        done = load(simulator, tmp_path / "run", "--time-limit", "6", "--no-poll", "--seed", "7", "--thresholds", marks)
+        assert time.monotonic() - started < 60  # not the 20 s of every second upload, times hundreds
+    finally:
+        httpx.delete(f"{admin}/faults", headers=auth, timeout=10)
+    assert done.returncode == 1 and "time limit" in done.stderr
+    s = summary(tmp_path / "run")
+    f = s["figures"]
+    assert s["cut_short"] and 0 < f["uploads_failed"] < f["uploads"]  # the fast half was answered and kept
+    assert f["lost"] == 0 and f["p50_ms"] is not None
+
+
 def test_a_platform_that_is_down_is_reported_in_one_line_at_once(tmp_path: Path) -> None:
     nobody = Served(f"http://127.0.0.1:{free_port()}/open.api", "t")
     started = time.monotonic()
