@@ -181,11 +181,8 @@ def _got(done: Finished, data: dict[str, Any]) -> None:
 
 
 def _spawn_worker(port: int) -> subprocess.Popen[bytes]:
-    jzgr = (
-        [sys.executable, "-m", "jzgr.cli"]
-        if not Path(sys.executable).with_name("jzgr").exists()
-        else [str(Path(sys.executable).with_name("jzgr"))]
-    )
+    beside = Path(sys.executable).with_name("jzgr")
+    jzgr = [str(beside)] if beside.exists() else [sys.executable, "-c", "from jzgr.cli import main; main()"]
     return subprocess.Popen(
         [*jzgr, "load", "worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
         stdin=subprocess.DEVNULL,
