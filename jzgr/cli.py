@@ -31,6 +31,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "report": ("conformance.cli", "report_app"),
     "devices": ("hardware_sim.cli", "app"),
     "vendor": ("vendor.cli", "app"),
+    "load": ("loadtests.cli", "app"),
 }
 _mounted: set[str] = set()
 
