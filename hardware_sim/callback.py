@@ -28,10 +28,11 @@ import socket
 import string
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self, Unpack
 from urllib.parse import parse_qsl
 
 import httpx
@@ -43,8 +44,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hardware_sim.device import BEIJING, Device, DeviceClock, Direction, Enrolled, Event, EventKind
-from hardware_sim.journal import Journal
+from hardware_sim.device import (
+    BEIJING,
+    Device,
+    DeviceOptions,
+    DeviceSettings,
+    Direction,
+    Enrolled,
+    Event,
+    EventKind,
+    SiteEntry,
+    settings_of,
+)
 
 __all__ = ["BUILTIN_TEMPLATES", "CallbackDevice", "Template", "TemplateError", "load_template"]
 
@@ -388,24 +399,12 @@ class CallbackDevice(Device):
         keepalive_interval: float | None = None,
         request_timeout: float | None = None,
         retries: int | None = None,
-        journal: Journal | None = None,
-        clock: DeviceClock | None = None,
-        direction: Direction = "in",
-        buffer_limit: int = 100_000,
-        batch_size: int = 1,
-        retry_delay: float | None = None,
+        settings: DeviceSettings | None = None,
+        **base: Unpack[DeviceOptions],
     ) -> None:
         self.template = load_template(template)
-        super().__init__(
-            device_id,
-            journal=journal,
-            clock=clock,
-            direction=direction,
-            buffer_limit=buffer_limit,
-            batch_size=1,  # one record per request in every supported template
-            retry_delay=self.template.transport.retry_delay if retry_delay is None else retry_delay,
-        )
-        del batch_size
+        chosen = settings_of(settings, base).or_defaults(retry_delay=self.template.transport.retry_delay)
+        super().__init__(device_id, replace(chosen, batch_size=1))  # one record per request in every template
         self.server_url = (server_url or "").rstrip("/")
         self.device_sn = device_sn or device_id
         self.vars: dict[str, str] = {**self.template.vars, **(vars or {})}
@@ -428,6 +427,17 @@ class CallbackDevice(Device):
         self._server: _QuietServer | None = None
         self._server_task: asyncio.Task[None] | None = None
         self._io = asyncio.Lock()  # the device keeps exactly one connection to the server (FC)
+
+    @classmethod
+    def from_site(cls, entry: SiteEntry) -> Self:
+        """A terminal that calls the site's callback URL and serves its local API at ``host``/``port``."""
+        options = entry.options()
+        options.setdefault("listen_host", entry.config.host)
+        if entry.config.port is not None:
+            options.setdefault("local_port", entry.config.port)
+        if entry.vendor_url and "server_url" not in options:
+            options["server_url"] = entry.vendor_url
+        return cls.create(entry, options)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -471,16 +481,6 @@ class CallbackDevice(Device):
 
     def status(self) -> dict[str, Any]:
         return {**super().status(), "template": self.template.name, "silenced": self.silenced, "vars": dict(self.vars)}
-
-    def read_id_card(self, id_card: dict[str, Any], *, employee_no: str | None = None) -> Event | None:
-        """An ID card on the terminal's reader (fixtures' ``Person.card_json()`` keys)."""
-        if not self.powered:
-            return None
-        number = str(id_card.get("id_number") or "")
-        person = self.enrolled.get(employee_no) if employee_no else None
-        if person is None and number:
-            person = next((p for p in self.enrolled.values() if p.id_number == number), None)
-        return self.present_card("id_card", person, id_card=dict(id_card))
 
     # -- contexts ------------------------------------------------------------------------------
     def _device_context(self) -> dict[str, Any]:

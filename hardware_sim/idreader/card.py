@@ -23,6 +23,7 @@ import binascii
 import dataclasses
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
@@ -532,6 +533,33 @@ def resident_from_person(p: Person) -> ResidentCard:
         valid_to=None if p.valid_to == LONG_TERM else _parse_ymd(p.valid_to, "valid_to"),
         photo=p.photo,
     )
+
+
+def card_from_person_json(data: Mapping[str, Any], *, photo: bytes | None = None) -> ResidentCard:
+    """The resident card of a fake person given as ``Person.card_json()`` (what the fleet hands a
+    device when a worker lays their card on it); CardDataError names a missing or bad field."""
+    try:
+        person = Person(
+            name=str(data["name"]),
+            id_number=str(data["id_number"]),
+            male=bool(data["male"]),
+            birth=_parse_ymd(str(data["birth"]), "birth"),
+            nation=str(data["nation"]),
+            address=str(data["address"]),
+            grant_org=str(data["grant_org"]),
+            valid_from=_parse_ymd(str(data["valid_from"]), "valid_from"),
+            valid_to=str(data["valid_to"]),
+            phone="",
+            bank_code="",
+            bank_name="",
+            bank_card="",
+            area_code="",
+            photo=photo or b"",
+        )
+    except KeyError as exc:
+        raise CardDataError(f"{exc.args[0]} is required") from None
+    card = resident_from_person(person)
+    return card if card.photo else replace(card, photo=photos.face(random.Random(card.number), male=person.male))
 
 
 @cache
