@@ -464,6 +464,8 @@ def test_cli_client_commands_against_a_running_fleet(running: str) -> None:
     assert refused.exit_code == 1 and "powered off" in refused.output
     unknown = runner.invoke(app, ["power-on", "gate-9", "--control", running])
     assert unknown.exit_code == 1 and "unknown device 'gate-9'" in unknown.output
+    card = runner.invoke(app, ["read-id-card", "in-1", "--worker", "2", "--control", running])
+    assert card.exit_code == 0 and "id_card" in card.output, card.output
     journal = runner.invoke(app, ["journal", "--device", "in-2", "--kind", "event", "--control", running])
     events = [json.loads(line) for line in journal.output.splitlines()]
     assert [e["event"] for e in events] == ["face_pass", "stranger"]
