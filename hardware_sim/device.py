@@ -78,6 +78,14 @@ class Event:
         }
 
 
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class DeviceClock:
     """The device's RTC: wall time plus an offset plus drift (ppm since the last set)."""
 
@@ -397,11 +405,8 @@ class Device(abc.ABC):
             self._sender = asyncio.create_task(self._send_loop(), name=f"sender-{self.device_id}")
 
     async def stop_sender(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-            self._sender = None
+        await cancel(self._sender)
+        self._sender = None
 
     async def _send_loop(self) -> None:
         while True:

@@ -49,6 +49,7 @@ from hardware_sim.device import (
     Enrolled,
     Event,
     SiteEntry,
+    cancel,
     settings_of,
 )
 
@@ -127,11 +128,8 @@ class CallbackDevice(Device):
 
     async def stop(self) -> None:
         await self.stop_sender()
-        if self._keepalive_task is not None:
-            self._keepalive_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keepalive_task
-            self._keepalive_task = None
+        await cancel(self._keepalive_task)
+        self._keepalive_task = None
         if self._local_api is not None:
             await self._local_api.stop()
             self._local_api = None

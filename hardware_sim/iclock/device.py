@@ -34,6 +34,7 @@ from hardware_sim.device import (
     Event,
     SiteEntry,
     SiteEntryError,
+    cancel,
     settings_of,
 )
 from hardware_sim.iclock import commands
@@ -215,11 +216,8 @@ class IclockDevice(Device):
 
     async def stop(self) -> None:
         await self.stop_sender()
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+        await cancel(self._runner)
+        self._runner = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
