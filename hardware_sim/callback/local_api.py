@@ -9,7 +9,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -102,68 +102,10 @@ class LocalApi:
         return self._reply(route, ok, data=data, msg=msg)
 
     async def _act(self, route: LocalRoute, fields: dict[str, Any]) -> tuple[bool, Any, str]:
-        action = route.action
-        employee_no = str(fields.get("employee_no") or "")
-        if action == "device_key":
-            return True, self.device.device_sn, ""
-        if action == "ok":
-            return True, None, ""
-        if action == "store":
-            self.device.config.update({k: v for k, v in fields.items() if v is not None})
-            return True, None, ""
-        if action == "set_var":
-            values = {k: str(v) for k, v in fields.items() if v is not None}
-            if not values:
-                return False, None, "missing parameter"
-            self.device.set_vars(**values)
-            return True, None, ""
-        if action == "set_password":
-            api = self.device.template.local_api
-            assert api is not None
-            if str(fields.get("old") or "") != self.device.vars.get(api.password_var, "") or not fields.get("new"):
-                return False, None, "old password wrong"
-            self.device.vars[api.password_var] = str(fields["new"])
-            return True, None, ""
-        if action == "set_time":
-            try:
-                ms = float(str(fields.get("timestamp_ms")))
-            except ValueError:
-                return False, None, "bad timestamp"
-            self.device.clock.set(datetime.fromtimestamp(ms / 1000, BEIJING))
-            self.device.log("clock_set", at=self.device.clock.now().isoformat())
-            return True, None, ""
-        if action in ("add_person", "update_person"):
-            error = await self.device.upsert(fields, create=action == "add_person")
-            return error is None, None, error or ""
-        if action == "delete_person":
-            if route.all_value is not None and employee_no == route.all_value:
-                self.device.enrolled.clear()
-                return True, None, ""
-            if self.device.enrolled.pop(employee_no, None) is None:
-                return False, None, "person not found"
-            return True, None, ""
-        if action == "find_person":
-            people = list(self.device.enrolled.values())
-            if not (route.all_value is not None and employee_no == route.all_value):
-                people = [p for p in people if p.employee_no == employee_no]
-            rows = [{key: getattr(p, attr, None) for key, attr in route.output.items()} for p in people]
-            return True, rows, ""
-        if action == "add_face":
-            person = self.device.enrolled.get(employee_no)
-            if person is None:
-                return False, None, "person not found"
-            error = await self.device.set_face(person, fields)
-            return error is None, None, error or ""
-        if action == "delete_face":
-            person = self.device.enrolled.get(employee_no)
-            if person is None:
-                return False, None, "person not found"
-            person.face = None
-            return True, None, ""
-        if action == "reset":
-            self.device.enrolled.clear()
-            return True, None, ""
-        return False, None, f"unsupported action {action}"
+        handler = ACTIONS.get(route.action)
+        if handler is None:
+            return False, None, f"unsupported action {route.action}"
+        return await handler(self.device, route, fields)
 
     def _reply(self, route: LocalRoute, ok: bool, *, data: Any = None, msg: str = "") -> Response:
         api = self.device.template.local_api
@@ -172,3 +114,126 @@ class LocalApi:
         body = render(api.ok if ok else api.error, context)
         self.device.log("local_reply", path=route.path, ok=ok, msg=msg)
         return JSONResponse(body)
+
+
+# -- actions: what a route of the local API does (``action:`` in the template) --------------------
+Outcome = tuple[bool, Any, str]  # ok, data for the reply, message
+Action = Callable[["CallbackDevice", LocalRoute, dict[str, Any]], Awaitable[Outcome]]
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    def register(handler: Action) -> Action:
+        ACTIONS[name] = handler
+        return handler
+
+    return register
+
+
+def _employee_no(fields: dict[str, Any]) -> str:
+    return str(fields.get("employee_no") or "")
+
+
+def _means_all(route: LocalRoute, fields: dict[str, Any]) -> bool:
+    return route.all_value is not None and _employee_no(fields) == route.all_value
+
+
+@action("device_key")
+async def device_key(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    return True, device.device_sn, ""
+
+
+@action("ok")
+async def ok(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    return True, None, ""
+
+
+@action("store")
+async def store(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    device.config.update({k: v for k, v in fields.items() if v is not None})
+    return True, None, ""
+
+
+@action("set_var")
+async def set_var(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    values = {k: str(v) for k, v in fields.items() if v is not None}
+    if not values:
+        return False, None, "missing parameter"
+    device.set_vars(**values)
+    return True, None, ""
+
+
+@action("set_password")
+async def set_password(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    api = device.template.local_api
+    assert api is not None
+    if str(fields.get("old") or "") != device.vars.get(api.password_var, "") or not fields.get("new"):
+        return False, None, "old password wrong"
+    device.vars[api.password_var] = str(fields["new"])
+    return True, None, ""
+
+
+@action("set_time")
+async def set_time(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    try:
+        ms = float(str(fields.get("timestamp_ms")))
+    except ValueError:
+        return False, None, "bad timestamp"
+    device.clock.set(datetime.fromtimestamp(ms / 1000, BEIJING))
+    device.log("clock_set", at=device.clock.now().isoformat())
+    return True, None, ""
+
+
+@action("add_person")
+async def add_person(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    error = await device.upsert(fields, create=True)
+    return error is None, None, error or ""
+
+
+@action("update_person")
+async def update_person(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    error = await device.upsert(fields, create=False)
+    return error is None, None, error or ""
+
+
+@action("delete_person")
+async def delete_person(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    if _means_all(route, fields):
+        device.enrolled.clear()
+        return True, None, ""
+    if device.enrolled.pop(_employee_no(fields), None) is None:
+        return False, None, "person not found"
+    return True, None, ""
+
+
+@action("find_person")
+async def find_person(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    people = list(device.enrolled.values())
+    if not _means_all(route, fields):
+        people = [p for p in people if p.employee_no == _employee_no(fields)]
+    rows = [{key: getattr(p, attr, None) for key, attr in route.output.items()} for p in people]
+    return True, rows, ""
+
+
+@action("add_face")
+async def add_face(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    person = device.enrolled.get(_employee_no(fields))
+    if person is None:
+        return False, None, "person not found"
+    error = await device.set_face(person, fields)
+    return error is None, None, error or ""
+
+
+@action("delete_face")
+async def delete_face(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    person = device.enrolled.get(_employee_no(fields))
+    if person is None:
+        return False, None, "person not found"
+    person.face = None
+    return True, None, ""
+
+
+@action("reset")
+async def reset(device: CallbackDevice, route: LocalRoute, fields: dict[str, Any]) -> Outcome:
+    device.enrolled.clear()
+    return True, None, ""
