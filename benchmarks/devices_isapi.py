@@ -90,7 +90,8 @@ def fake_jpeg(size: int) -> bytes:
 
 async def run(args: argparse.Namespace, port: int, events: Synchronized[int], body_bytes: Synchronized[int]) -> None:
     from hardware_sim.device import Enrolled
-    from hardware_sim.isapi.device import HttpHost, IsapiDevice
+    from hardware_sim.isapi.device import IsapiDevice
+    from hardware_sim.isapi.records import HttpHost
     from hardware_sim.journal import Journal
 
     journal = Journal(keep=10_000)

@@ -359,6 +359,20 @@ def swipe_card(
     _print_event(_call(control, "POST", f"/devices/{device}/swipe-card", body))
 
 
+@app.command("read-id-card")
+def read_id_card(
+    device: Device,
+    worker: Annotated[int | None, typer.Option("--worker", "-w", help="roster index of the card's holder")] = None,
+    id_number: Annotated[str | None, typer.Option(help="the holder's ID card number")] = None,
+    control: ControlUrl = DEFAULT_CONTROL,
+) -> None:
+    """Lay a worker's ID card on a device's reader (a gate decides; an ID-card reader holds it for the next read)."""
+    if (worker is None) == (id_number is None):
+        raise _fail("give --worker or --id-number", 2)
+    body: dict[str, Any] = {"worker_index": worker} if worker is not None else {"id_number": id_number}
+    _print_event(_call(control, "POST", f"/devices/{device}/read-id-card", body))
+
+
 @app.command("power-off")
 def power_off(device: Device, control: ControlUrl = DEFAULT_CONTROL) -> None:
     """Cut a device's power: it records nothing and sends nothing until power-on (its buffer survives)."""

@@ -2,7 +2,8 @@
 
 Someone presents a face, swipes a card, pulls the plug, the 4G router drops; a scenario runs the
 morning rush. Every answer is JSON; mistakes (unknown device, bad body) are 4xx with a message that
-says what to change, never a 500. The journal is served as JSON Lines at ``/journal.jsonl``.
+says what to change, never a 500; an action the device's kind cannot take (a face at an ID-card
+reader) is a 422 naming the kind and the action. The journal is served as JSON Lines at ``/journal.jsonl``.
 
 The API runs in the fleet's own event loop (:class:`ControlServer`), so an action reaches the device
 at once and in order. :func:`run_in_thread` runs a fleet and its API in a background thread, for
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hardware_sim import scenarios
-from hardware_sim.device import BEIJING, Event
+from hardware_sim.device import BEIJING, ActionUnsupported, Event
 from hardware_sim.fleet import Fleet, UnknownDevice, UnknownWorker
 
 DEFAULT_PORT = 8780
@@ -74,6 +75,17 @@ class SwipeCard(_Body):
     def _one(self) -> SwipeCard:
         if sum(v is not None for v in (self.card_no, self.worker_index, self.id_number)) != 1:
             raise ValueError("give exactly one of card_no, worker_index, id_number")
+        return self
+
+
+class ReadIdCard(_Body):
+    worker_index: int | None = Field(None, ge=0, description="position in the roster (GET /roster)")
+    id_number: str | None = Field(None, description="the worker's ID card number")
+
+    @model_validator(mode="after")
+    def _one(self) -> ReadIdCard:
+        if (self.worker_index is None) == (self.id_number is None):
+            raise ValueError("give exactly one of worker_index, id_number")
         return self
 
 
@@ -160,6 +172,8 @@ def _guard(handler: Handler) -> Handler:
             return JSONResponse({"error": str(exc), **exc.extra}, exc.status)
         except UnknownDevice as exc:
             return JSONResponse({"error": exc.message}, 404)
+        except ActionUnsupported as exc:  # the kind cannot take this action at all: no state would help
+            return JSONResponse({"error": exc.message, "kind": exc.kind, "action": exc.action}, 422)
         except UnknownWorker as exc:
             return JSONResponse({"error": str(exc)}, 404)
         except scenarios.ScenarioError as exc:
@@ -191,6 +205,7 @@ def create_app(fleet: Fleet) -> Starlette:
                     "GET /devices/{id}",
                     "POST /devices/{id}/present-face {worker_index|id_number|employee_no|stranger, spoof}",
                     "POST /devices/{id}/swipe-card {card_no|worker_index|id_number}",
+                    "POST /devices/{id}/read-id-card {worker_index|id_number}",
                     "POST /devices/{id}/power-off",
                     "POST /devices/{id}/power-on {rtc_reset}",
                     "POST /devices/{id}/network-drop {minutes|seconds}",
@@ -223,7 +238,7 @@ def create_app(fleet: Fleet) -> Starlette:
 
     async def present_face(request: Request) -> Response:
         device_id = request.path_params["id"]
-        fleet.device(device_id)
+        fleet.device(device_id).check_action("present_face")
         body = await _body(request, PresentFace)
         if body.stranger:
             event = fleet.present_stranger(device_id, spoof=body.spoof)
@@ -237,7 +252,7 @@ def create_app(fleet: Fleet) -> Starlette:
 
     async def swipe_card(request: Request) -> Response:
         device_id = request.path_params["id"]
-        fleet.device(device_id)
+        fleet.device(device_id).check_action("swipe_card")
         body = await _body(request, SwipeCard)
         powered(device_id)
         card = body.card_no
@@ -250,6 +265,14 @@ def create_app(fleet: Fleet) -> Starlette:
             person = device.enrolled.get(number) if number else None
             card = person.card_no if person is not None and person.card_no else card_number(worker.id_number)
         return answer(device_id, event=_event(fleet.swipe_card(device_id, card)))
+
+    async def read_id_card(request: Request) -> Response:
+        device_id = request.path_params["id"]
+        fleet.device(device_id).check_action("read_id_card")
+        body = await _body(request, ReadIdCard)
+        powered(device_id)
+        index, worker = fleet.worker(index=body.worker_index, id_number=body.id_number)
+        return answer(device_id, event=_event(fleet.read_id_card(device_id, index, worker)))
 
     async def power_off(request: Request) -> Response:
         device_id = request.path_params["id"]
@@ -296,7 +319,7 @@ def create_app(fleet: Fleet) -> Starlette:
 
     async def duplicate(request: Request) -> Response:
         device_id = request.path_params["id"]
-        fleet.device(device_id)
+        fleet.device(device_id).check_action("duplicate")
         await _body(request, Empty)
         powered(device_id)
         event = fleet.duplicate(device_id)
@@ -372,6 +395,7 @@ def create_app(fleet: Fleet) -> Starlette:
         ("/devices/{id}", device, ["GET"]),
         ("/devices/{id}/present-face", present_face, ["POST"]),
         ("/devices/{id}/swipe-card", swipe_card, ["POST"]),
+        ("/devices/{id}/read-id-card", read_id_card, ["POST"]),
         ("/devices/{id}/power-off", power_off, ["POST"]),
         ("/devices/{id}/power-on", power_on, ["POST"]),
         ("/devices/{id}/network-drop", network_drop, ["POST"]),

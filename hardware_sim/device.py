@@ -15,12 +15,16 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypedDict, Unpack
 
 from hardware_sim.journal import Journal
 from hardware_sim.recognition import Credential, Verdict, recognise
+
+if TYPE_CHECKING:
+    from hardware_sim.site import DeviceConfig
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 RTC_RESET = datetime(2000, 1, 1, tzinfo=BEIJING)
@@ -74,6 +78,14 @@ class Event:
         }
 
 
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class DeviceClock:
     """The device's RTC: wall time plus an offset plus drift (ppm since the last set)."""
 
@@ -102,27 +114,104 @@ class DeviceClock:
         self.set(RTC_RESET)
 
 
+@dataclass(frozen=True)
+class DeviceSettings:
+    """What every device takes whatever its kind: the site file's per-device settings and the
+    fleet's shared journal. ``None`` leaves the kind's own default."""
+
+    journal: Journal | None = None
+    clock: DeviceClock | None = None
+    direction: Direction = "in"
+    buffer_limit: int | None = None
+    batch_size: int | None = None
+    retry_delay: float | None = None
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+    def or_defaults(self, **defaults: Any) -> DeviceSettings:
+        """These settings with ``defaults`` (a kind's own) filling those left ``None``."""
+        return replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+
+
+class DeviceOptions(TypedDict, total=False):
+    """:class:`DeviceSettings` as keyword arguments (what a direct caller of a device class passes)."""
+
+    journal: Journal | None
+    clock: DeviceClock | None
+    direction: Direction
+    buffer_limit: int | None
+    batch_size: int | None
+    retry_delay: float | None
+
+
+def settings_of(settings: DeviceSettings | None, options: DeviceOptions) -> DeviceSettings:
+    """One settings object from a settings object and keyword overrides."""
+    base = settings if settings is not None else DeviceSettings()
+    return replace(base, **options) if options else base
+
+
+class SiteEntryError(ValueError):
+    """A site entry a device kind cannot be built from; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    """What a kind builds one device from: its site-file entry, the shared settings and the
+    vendor endpoint the site gives its kind (``vendor_url`` on the entry wins)."""
+
+    config: DeviceConfig
+    settings: DeviceSettings
+    vendor_url: str | None
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.config.options)
+
+
+# The physical actions the fleet and the control API offer (what :attr:`Device.refuses` names).
+PHYSICAL_ACTIONS = (
+    "present_face",
+    "swipe_card",
+    "read_id_card",
+    "duplicate",
+    "power_off",
+    "power_on",
+    "network_drop",
+    "network_restore",
+    "clock",
+)
+
+
+class ActionUnsupported(Exception):
+    """A physical action this kind of device cannot take (an ID-card reader has no camera)."""
+
+    def __init__(self, kind: str, action: str, why: str) -> None:
+        self.kind = kind
+        self.action = action
+        self.message = f"a {kind} device cannot {action.replace('_', ' ')}: {why}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Device(abc.ABC):
     kind: ClassVar[str] = "device"
+    # Physical actions this kind cannot take, each with why; every other action of PHYSICAL_ACTIONS it takes.
+    refuses: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
-        self,
-        device_id: str,
-        *,
-        journal: Journal | None = None,
-        clock: DeviceClock | None = None,
-        direction: Direction = "in",
-        buffer_limit: int = 100_000,
-        batch_size: int = 1,
-        retry_delay: float = 1.0,
+        self, device_id: str, settings: DeviceSettings | None = None, **options: Unpack[DeviceOptions]
     ) -> None:
+        chosen = settings_of(settings, options)
         self.device_id = device_id
-        self.journal = journal or Journal()
-        self.clock = clock or DeviceClock()
-        self.direction: Direction = direction
-        self.buffer_limit = buffer_limit
-        self.batch_size = batch_size
-        self.retry_delay = retry_delay
+        self.journal = chosen.journal or Journal()
+        self.clock = chosen.clock or DeviceClock()
+        self.direction: Direction = chosen.direction
+        self.buffer_limit = chosen.buffer_limit if chosen.buffer_limit is not None else 100_000
+        self.batch_size = chosen.batch_size if chosen.batch_size is not None else 1
+        self.retry_delay = chosen.retry_delay if chosen.retry_delay is not None else 1.0
         self.enrolled: dict[str, Enrolled] = {}
         self.outbox: deque[Event] = deque()
         self.dropped = 0  # events lost because the buffer was full (what real devices do)
@@ -133,6 +222,25 @@ class Device(abc.ABC):
         self._wake = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
         self._recent: deque[Event] = deque(maxlen=16)
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_site(cls, entry: SiteEntry) -> Self:
+        """The device a site entry describes. Kinds that listen or push to the vendor override this
+        to map the entry's ``host``, ``port`` and vendor endpoint to their own options."""
+        return cls.create(entry, entry.options())
+
+    @classmethod
+    def create(cls, entry: SiteEntry, options: dict[str, Any]) -> Self:
+        """``cls(id, settings, **options)``, with an option the class does not take reported as a
+        :class:`SiteEntryError` that points at the site file."""
+        try:
+            return cls(entry.config.id, settings=entry.settings, **options)
+        except TypeError as exc:
+            raise SiteEntryError(
+                f"{cls.__name__} cannot be built with options {sorted(options)}: {exc} "
+                "(check `options:` in the site file)"
+            ) from None
 
     # -- protocol hooks ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -178,9 +286,16 @@ class Device(abc.ABC):
         }
 
     # -- physical actions ----------------------------------------------------------------------
+    def check_action(self, action: str) -> None:
+        """Raise :class:`ActionUnsupported` when this kind cannot take ``action``."""
+        why = self.refuses.get(action)
+        if why is not None:
+            raise ActionUnsupported(self.kind, action, why)
+
     def present_face(self, employee_no: str | None, *, spoof: bool = False, photo: bytes | None = None) -> Event | None:
         """Someone stands in front of the camera: ``employee_no`` is who they really are (None for
         somebody the vendor never issued); :func:`~hardware_sim.recognition.recognise` decides."""
+        self.check_action("present_face")
         if not self.powered:
             self.log("action_ignored", action="present_face", reason="powered off")
             return None
@@ -191,10 +306,27 @@ class Device(abc.ABC):
         return self._emit(verdict, person, at=at, photo=picture, presented=employee_no)
 
     def swipe_card(self, card_no: str) -> Event | None:
+        self.check_action("swipe_card")
         if not self.powered:
             return None
         person = next((p for p in self.enrolled.values() if p.card_no == card_no), None)
         return self.present_card("card", person, card_no=card_no)
+
+    def read_id_card(
+        self, id_card: Mapping[str, Any], *, employee_no: str | None = None, photo: bytes | None = None
+    ) -> Event | None:
+        """An ID card on the device's reader. ``id_card`` uses the fixtures' ``Person.card_json()``
+        keys (name, id_number, male/gender, nation, birth, address, grant_org, valid_from, valid_to)
+        or a protocol's own names (ZK ``IDNum``, ISAPI ``idNum``); the holder is the person enrolled
+        as ``employee_no``, else the one with that ID number."""
+        self.check_action("read_id_card")
+        if not self.powered:
+            return None
+        number = str(id_card.get("id_number") or id_card.get("IDNum") or id_card.get("idNum") or "")
+        person = self.enrolled.get(employee_no) if employee_no else None
+        if person is None and number:
+            person = next((p for p in self.enrolled.values() if p.id_number == number), None)
+        return self.present_card("id_card", person, id_card=dict(id_card), photo=photo)
 
     def present_card(
         self, credential: Credential, person: Enrolled | None, *, blocklisted_card: bool = False, **fields: Any
@@ -206,6 +338,7 @@ class Device(abc.ABC):
 
     def duplicate_last(self) -> Event | None:
         """Upload the newest event once more with the same serial number (a retry after a lost ack)."""
+        self.check_action("duplicate")
         last = max(self._recent, key=lambda e: e.serial_no) if self._recent else None
         if last is None:
             return None
@@ -272,11 +405,8 @@ class Device(abc.ABC):
             self._sender = asyncio.create_task(self._send_loop(), name=f"sender-{self.device_id}")
 
     async def stop_sender(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-            self._sender = None
+        await cancel(self._sender)
+        self._sender = None
 
     async def _send_loop(self) -> None:
         while True:

@@ -1,6 +1,7 @@
 """Many virtual devices in one asyncio process, built from a :mod:`hardware_sim.site` file.
 
-A :class:`Fleet` builds each device through :func:`hardware_sim.kinds.resolve`, gives them one
+A :class:`Fleet` builds each device with its kind's ``from_site`` (the class
+:func:`hardware_sim.kinds.resolve` names) from the entry and shared settings, gives them one
 shared :class:`~hardware_sim.journal.Journal`, starts and stops them concurrently (a bounded number
 at a time, so thousands of gates do not open thousands of sockets in the same instant), and offers
 the physical actions — someone presents a face, a card, the power goes, the network drops — by
@@ -15,20 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import inspect
-import ipaddress
 import random
-import re
 import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from hardware_sim import kinds
-from hardware_sim.device import Device, DeviceClock, Enrolled, Event
+from hardware_sim.device import Device, DeviceClock, DeviceSettings, Enrolled, Event, SiteEntry, SiteEntryError
 from hardware_sim.journal import Journal
 from hardware_sim.site import DeviceConfig, Site
 
@@ -36,10 +33,6 @@ if TYPE_CHECKING:
     from fixtures.fake.dataset import Worker
     from hardware_sim.scenarios import ScenarioRun
 
-# Names under which a device class may take the vendor endpoint of its kind (first accepted wins).
-ENDPOINT_OPTIONS = ("vendor_url", "receiver_url", "push_url", "server_url", "callback_url")
-HOST_OPTIONS = ("host", "listen_host")  # where a device that serves listens (site.yaml `host`)
-PORT_OPTIONS = ("port", "local_port", "listen_port")  # and on which port (site.yaml `port`)
 FLEET = "fleet"  # the journal's device field for fleet-level entries
 
 
@@ -76,37 +69,14 @@ def card_number(id_number: str) -> str:
     return f"{zlib.crc32(id_number.encode()) % 10**10:010d}"
 
 
-def _accepts(cls: type, name: str) -> bool:
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return True
-    if name in params:
-        return params[name].kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return False
-
-
-def _required(cls: type, name: str) -> bool:
-    try:
-        param = inspect.signature(cls).parameters.get(name)
-    except (TypeError, ValueError):
-        return False
-    return param is not None and param.default is inspect.Parameter.empty
-
-
 def _kind_class(kind: str) -> type[Device]:
     try:
-        cls = kinds.resolve(kind)
-    except ValueError as exc:
+        return kinds.resolve(kind)
+    except (ValueError, TypeError) as exc:
         raise FleetError(str(exc)) from None
     except ImportError as exc:
         target = kinds.KINDS.get(kind, kind)
         raise FleetError(f"device kind {kind!r} ({target}) is not available: {exc}") from None
-    except AttributeError as exc:
-        raise FleetError(f"device kind {kind!r}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Device)):
-        raise FleetError(f"device kind {kind!r} resolves to {cls!r}, which is not a hardware_sim Device")
-    return cls
 
 
 class Fleet:
@@ -135,90 +105,28 @@ class Fleet:
         classes: dict[str, type[Device]] = {}
         for config in self.site.expanded():
             cls = classes.get(config.kind) or classes.setdefault(config.kind, _kind_class(config.kind))
+            entry = SiteEntry(
+                config, self._settings(config), config.vendor_url or self.site.vendor.for_kind(config.kind)
+            )
             try:
-                device = cls(config.id, **self._options(cls, config), **self._base(config))
-            except FleetError:
-                raise
-            except TypeError as exc:
-                match = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
-                if match is None:
-                    raise FleetError(f"device {config.id} ({config.kind}): cannot be created: {exc}") from None
-                raise FleetError(
-                    f"device {config.id} ({config.kind}): {cls.__name__} takes no option {match.group(1)!r} "
-                    "(check `options:` in the site file)"
-                ) from None
+                device = cls.from_site(entry)
+            except SiteEntryError as exc:
+                raise FleetError(f"device {config.id} ({config.kind}): {exc}") from None
             except Exception as exc:
                 raise FleetError(
                     f"device {config.id} ({config.kind}): cannot be created: {type(exc).__name__}: {exc}"
                 ) from None
             self.members[config.id] = Member(config, device)
-            self._preset_endpoint(config, device)
 
-    def _base(self, config: DeviceConfig) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "journal": self.journal,
-            "clock": DeviceClock(drift_ppm=config.drift_ppm, offset_s=config.offset_s),
-            "direction": config.direction,
-        }
-        for name in ("buffer_limit", "batch_size", "retry_delay"):
-            value = getattr(config, name)
-            if value is not None:  # otherwise the class's own default
-                base[name] = value
-        return base
-
-    def _options(self, cls: type, config: DeviceConfig) -> dict[str, Any]:
-        options = dict(config.options)
-        for names, value in ((HOST_OPTIONS, config.host), (PORT_OPTIONS, config.port)):
-            accepted = next((name for name in names if _accepts(cls, name)), None)
-            if accepted is not None and value is not None and not any(name in options for name in names):
-                options[accepted] = value
-        endpoint = config.vendor_url or self.site.vendor.for_kind(config.kind)
-        accepted = next((name for name in ENDPOINT_OPTIONS if _accepts(cls, name)), None)
-        if accepted is not None and not any(name in options for name in ENDPOINT_OPTIONS):
-            if endpoint:
-                options[accepted] = endpoint
-            elif _required(cls, accepted):
-                where = {"iclock": "vendor.iclock", "callback": "vendor.callback"}.get(config.kind, "vendor.receiver")
-                raise FleetError(
-                    f"device {config.id} ({config.kind}) needs the vendor's URL: set {where} in the site file "
-                    f"(or vendor_url on the device, or options.{accepted})"
-                )
-        return options
-
-    def _preset_endpoint(self, config: DeviceConfig, device: Device) -> None:
-        """Devices whose class takes no endpoint option but keeps a vendor-configurable listening host
-        (ISAPI ``httpHosts``) get the site's receiver as host 1, as an installer would set it in the
-        device's web page; the vendor's own ``PUT …/httpHosts`` replaces it."""
-        endpoint = config.vendor_url or self.site.vendor.for_kind(config.kind)
-        hosts = getattr(device, "http_hosts", None)
-        if not endpoint or not isinstance(hosts, dict) or hosts:
-            return
-        try:
-            from hardware_sim.isapi.device import HttpHost
-        except ImportError:
-            return
-        url = urlsplit(endpoint)
-        scheme = url.scheme.lower()
-        host = url.hostname or ""
-        try:
-            ipaddress.ip_address(host)
-            by_name = False
-        except ValueError:
-            by_name = True
-        hosts["1"] = HttpHost(
-            id="1",
-            url=(url.path or "/") + (f"?{url.query}" if url.query else ""),
-            protocol_type="HTTPS" if scheme == "https" else "HTTP",
-            parameter_format_type="JSON",
-            addressing_format_type="hostname" if by_name else "ipaddress",
-            ip_address="" if by_name else host,
-            host_name=host if by_name else "",
-            port_no=url.port or (443 if scheme == "https" else 80),
+    def _settings(self, config: DeviceConfig) -> DeviceSettings:
+        return DeviceSettings(
+            journal=self.journal,
+            clock=DeviceClock(drift_ppm=config.drift_ppm, offset_s=config.offset_s),
+            direction=config.direction,
+            buffer_limit=config.buffer_limit,
+            batch_size=config.batch_size,
+            retry_delay=config.retry_delay,
         )
-        changed = getattr(device, "hosts_changed", None)
-        if callable(changed):
-            changed()
-        self.journal.record(config.id, "http_host_preset", url=endpoint, by="site file (vendor.receiver)")
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, *, concurrency: int = 64) -> None:
@@ -347,11 +255,14 @@ class Fleet:
         }
 
     def gates(self, direction: str, only: Iterable[str] | None = None) -> list[Member]:
+        """The devices of ``direction`` people walk through (those that take a face)."""
         wanted = set(only) if only is not None else None
         return [
             m
             for m in self.members.values()
-            if m.config.direction == direction and (wanted is None or m.config.id in wanted)
+            if m.config.direction == direction
+            and (wanted is None or m.config.id in wanted)
+            and "present_face" not in m.device.refuses
         ]
 
     # -- roster --------------------------------------------------------------------------------
@@ -457,6 +368,9 @@ class Fleet:
 
     # -- physical actions (journaled, then done) --------------------------------------------------
     def action(self, device_id: str, action: str, source: str, **fields: Any) -> None:
+        """Journal ``action`` on the device; a kind that cannot take it refuses first
+        (:class:`~hardware_sim.device.ActionUnsupported`), and nothing is journaled."""
+        self.device(device_id).check_action(action)
         self.journal.record(device_id, "action", action=action, source=source, **fields)
 
     def present_worker(
@@ -495,6 +409,15 @@ class Fleet:
         self.action(device_id, "present_face", source, employee_no=employee_no, spoof=spoof)
         person = device.enrolled.get(employee_no)
         return device.present_face(employee_no, spoof=spoof, photo=person.face if person else None)
+
+    def read_id_card(
+        self, device_id: str, index: int, worker: Worker, *, source: str = "control", **extra: Any
+    ) -> Event | None:
+        """The worker lays their ID card on the device's reader."""
+        device = self.device(device_id)
+        employee_no = self.employee_no(device, worker)
+        self.action(device_id, "read_id_card", source, worker=index, id_number=worker.id_number, **extra)
+        return device.read_id_card(worker.person.card_json(), employee_no=employee_no)
 
     def swipe_card(self, device_id: str, card_no: str, *, source: str = "control", **extra: Any) -> Event | None:
         device = self.device(device_id)

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hardware_sim import kinds
+from hardware_sim.device import DeviceSettings
 
 DEFAULT_PORT_BASE = 18000
 MAX_DEVICES = 20_000
@@ -171,7 +172,7 @@ class DeviceSpec(_Model):
     @field_validator("options")
     @classmethod
     def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        reserved = {"device_id", "journal", "clock", "direction", "buffer_limit", "batch_size", "retry_delay"}
+        reserved = {"device_id", "settings", *DeviceSettings.names()}
         clash = sorted(reserved & set(value))
         if clash:
             raise ValueError(f"{', '.join(clash)} are device settings, not options: set them on the device entry")

@@ -25,9 +25,10 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Self, Unpack
 
 import uvicorn
 from starlette.applications import Starlette
@@ -40,9 +41,8 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fixtures.fake.people import Person
-from hardware_sim.device import Device, DeviceClock, Direction, Event
+from hardware_sim.device import Device, DeviceOptions, DeviceSettings, Event, SiteEntry
 from hardware_sim.idreader import card as cards
-from hardware_sim.journal import Journal
 
 # resultFlag / ErrorCode values (this simulator's; real services differ and document little)
 OK = 0
@@ -90,6 +90,13 @@ class _Utf8JSON(JSONResponse):
 
 class VirtualReader(Device):
     kind = "idreader"
+    refuses = MappingProxyType(
+        {
+            "present_face": "an ID-card reader has no camera (read_id_card lays a worker's card on it)",
+            "swipe_card": "an ID-card reader reads resident ID cards, not IC cards (use read_id_card)",
+            "duplicate": "an ID-card reader answers requests and uploads no events",
+        }
+    )
 
     def __init__(
         self,
@@ -108,22 +115,10 @@ class VirtualReader(Device):
         people_seed: int = 6,
         json_data_as_string: bool = False,
         cert_types: dict[str, str] | None = None,
-        journal: Journal | None = None,
-        clock: DeviceClock | None = None,
-        direction: Direction = "in",
-        buffer_limit: int = 100_000,
-        batch_size: int = 1,
-        retry_delay: float = 1.0,
+        settings: DeviceSettings | None = None,
+        **base: Unpack[DeviceOptions],
     ) -> None:
-        super().__init__(
-            device_id,
-            journal=journal,
-            clock=clock,
-            direction=direction,
-            buffer_limit=buffer_limit,
-            batch_size=batch_size,
-            retry_delay=retry_delay,
-        )
+        super().__init__(device_id, settings, **base)
         if photo_format not in ("jpeg", "bmp"):
             raise ValueError("photo_format is 'jpeg' or 'bmp'")
         self.host = host
@@ -146,7 +141,26 @@ class VirtualReader(Device):
         self._read_lock = asyncio.Lock()
         self._running: dict[str, _Running] = {}
 
+    @classmethod
+    def from_site(cls, entry: SiteEntry) -> Self:
+        """A reader serving at the entry's ``host``; ``port`` is its HTTP service's."""
+        options = entry.options()
+        if not {"host"} & set(options):
+            options["host"] = entry.config.host
+        if entry.config.port is not None and not {"port", "http_port"} & set(options):
+            options["port"] = entry.config.port
+        return cls.create(entry, options)
+
     # -- physical actions ----------------------------------------------------------------------
+    def read_id_card(
+        self, id_card: Mapping[str, Any], *, employee_no: str | None = None, photo: bytes | None = None
+    ) -> Event | None:
+        """Lay the ID card described by ``id_card`` (the fixtures' ``Person.card_json()``) on the reader;
+        the vendor's software reads it through the reader's services. No event: a reader pushes none."""
+        self.check_action("read_id_card")
+        self.place(cards.card_from_person_json(id_card, photo=photo))
+        return None
+
     @property
     def card(self) -> cards.Card | None:
         return self._card

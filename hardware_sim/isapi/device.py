@@ -1,8 +1,10 @@
 """A virtual Hikvision ISAPI face terminal: the state a vendor's system issues to it (persons,
 cards, faces, listening hosts, time) and the push of ``AccessControllerEvent`` to the listening host.
 
-The HTTP side lives in :mod:`hardware_sim.isapi.app` (routes) and :mod:`hardware_sim.isapi.server`
-(many devices, one ASGI app, one socket each); this module is the device.
+The HTTP side lives in :mod:`hardware_sim.isapi.app` (the ASGI app), :mod:`hardware_sim.isapi.resources`
+(one module per resource group) and :mod:`hardware_sim.isapi.server` (many devices, one app, one
+socket each); the state records the resources change are in :mod:`hardware_sim.isapi.records`;
+this module is the device.
 
 Offline (powered off or network dropped): the device's listening socket accepts nothing — new
 connections and any bytes on existing ones are reset (the vendor sees a connection error, as with
@@ -16,79 +18,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import socket
 import time
 import uuid
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, Unpack
 
-from hardware_sim.device import Device, DeviceClock, Direction, Enrolled, Event
+from hardware_sim.device import Device, DeviceOptions, DeviceSettings, Enrolled, Event, SiteEntry
 from hardware_sim.isapi import messages
 from hardware_sim.isapi.digest import DigestAuthority
 from hardware_sim.isapi.firmware import Firmware, profile
 from hardware_sim.isapi.push import Pusher
-from hardware_sim.journal import Journal
+from hardware_sim.isapi.records import CardRecord, DeleteJob, FaceLib, HttpHost
+from hardware_sim.isapi.server import IsapiServer
 from hardware_sim.recognition import Verdict
-
-if TYPE_CHECKING:
-    from hardware_sim.isapi.server import IsapiServer
-
-
-@dataclass
-class CardRecord:
-    card_no: str
-    employee_no: str
-    card_type: str = "normalCard"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FaceRecord:
-    fpid: str
-    data: bytes
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FaceLib:
-    """A face library. FDID "1" (visible light) keeps its pictures in ``Enrolled.face``; others here."""
-
-    fdid: str
-    face_lib_type: str = "blackFD"
-    name: str = ""
-    custom_info: str = ""
-    records: dict[str, FaceRecord] = field(default_factory=dict)
-
-
-@dataclass
-class HttpHost:
-    """One ``HttpHostNotification`` (listening host) as configured by the vendor."""
-
-    id: str
-    url: str = "/"
-    protocol_type: str = "HTTP"
-    parameter_format_type: str = "JSON"
-    addressing_format_type: str = "ipaddress"
-    ip_address: str = ""
-    host_name: str = ""
-    port_no: int = 80
-    http_authentication_method: str = "none"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def address(self) -> str:
-        return self.host_name if self.addressing_format_type.lower() == "hostname" else self.ip_address
-
-
-@dataclass
-class DeleteJob:
-    mode: str
-    employee_nos: list[str] | None
-    due: float
-    applied: bool = False
-    failed: bool = False
 
 
 def _mac(device_id: str) -> str:
@@ -108,26 +52,14 @@ class IsapiDevice(Device):
         username: str = "admin",
         password: str = "hik12345",
         firmware: Firmware | str | None = None,
-        journal: Journal | None = None,
-        clock: DeviceClock | None = None,
-        direction: Direction = "in",
-        buffer_limit: int = 100_000,
-        batch_size: int = 1,
-        retry_delay: float = 1.0,
         serve: bool = True,
         server: IsapiServer | None = None,
         device_name: str | None = None,
         seed: int | None = None,
+        settings: DeviceSettings | None = None,
+        **base: Unpack[DeviceOptions],
     ) -> None:
-        super().__init__(
-            device_id,
-            journal=journal,
-            clock=clock,
-            direction=direction,
-            buffer_limit=buffer_limit,
-            batch_size=batch_size,
-            retry_delay=retry_delay,
-        )
+        super().__init__(device_id, settings, **base)
         self.fw = profile(firmware)
         self.host = host
         self.requested_port = port
@@ -173,6 +105,22 @@ class IsapiDevice(Device):
         self.doors_opened = 0
         self.requests = 0
 
+    @classmethod
+    def from_site(cls, entry: SiteEntry) -> Self:
+        """The terminal at the entry's ``host``/``port``; the site's receiver becomes listening host 1,
+        as an installer would set it in the device's web page (the vendor's ``PUT …/httpHosts``
+        replaces it)."""
+        options = entry.options()
+        options.setdefault("host", entry.config.host)
+        if entry.config.port is not None:
+            options.setdefault("port", entry.config.port)
+        device = cls.create(entry, options)
+        if entry.vendor_url and not device.http_hosts:
+            device.http_hosts["1"] = HttpHost.for_url("1", entry.vendor_url)
+            device.hosts_changed()
+            device.log("http_host_preset", url=entry.vendor_url, by="site file (vendor.receiver)")
+        return device
+
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
@@ -181,8 +129,6 @@ class IsapiDevice(Device):
     async def start(self) -> None:
         if self.serve:
             if self.server is None:
-                from hardware_sim.isapi.server import IsapiServer
-
                 self.server = IsapiServer.shared()
             self.port = await self.server.add(self, self.host, self.requested_port)
             self.identity = _replace_port(self.identity, self.port)
@@ -276,11 +222,7 @@ class IsapiDevice(Device):
 
     def swipe_id_card(self, id_card: dict[str, Any], *, photo: bytes | None = None) -> Event | None:
         """An ID card on the terminal's reader (``IDCardInfoEvent``); matched to a person by ID number."""
-        if not self.powered:
-            return None
-        number = id_card.get("idNum") or id_card.get("id_number")
-        person = next((p for p in self.enrolled.values() if number and p.id_number == number), None)
-        return self.present_card("id_card", person, id_card=id_card, photo=photo)
+        return self.read_id_card(id_card, photo=photo)
 
     async def deliver(self, events: list[Event]) -> int:
         hosts = list(self.http_hosts.values())
@@ -429,16 +371,4 @@ class IsapiDevice(Device):
 
 
 def _replace_port(identity: messages.Identity, port: int) -> messages.Identity:
-    from dataclasses import replace
-
     return replace(identity, port=port)
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock

@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
+from urllib.request import parse_http_list
 
 Outcome = Literal["ok", "challenge", "stale", "failed", "locked"]
 
@@ -44,36 +45,20 @@ class Verdict:
 
 
 def parse_authorization(header: str) -> dict[str, str] | None:
-    """``Digest k=v, k="v"`` → dict (keys lower-case); None when it is not a Digest header."""
+    """``Digest k=v, k="v"`` → dict (keys lower-case); None when it is not a Digest header. The list
+    is split by the standard library's RFC 2068 parser (quoted commas and ``\\"`` escapes kept)."""
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
         return None
     out: dict[str, str] = {}
-    i, n = 0, len(rest)
-    while i < n:
-        while i < n and rest[i] in " ,\t":
-            i += 1
-        eq = rest.find("=", i)
-        if eq < 0:
-            break
-        key = rest[i:eq].strip().lower()
-        i = eq + 1
-        if i < n and rest[i] == '"':
-            i += 1
-            buf = []
-            while i < n and rest[i] != '"':
-                if rest[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(rest[i])
-                i += 1
-            value = "".join(buf)
-            i += 1
-        else:
-            end = rest.find(",", i)
-            end = n if end < 0 else end
-            value = rest[i:end].strip()
-            i = end
-        out[key] = value
+    for item in parse_http_list(rest):
+        key, eq, value = item.partition("=")
+        if not eq:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out[key.strip().lower()] = value
     return out
 
 

@@ -15,6 +15,11 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import fromstring as defused_fromstring
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser
+
 from hardware_sim.isapi.firmware import DeviceError, Firmware
 
 STATUS_STRINGS = {
@@ -120,12 +125,12 @@ def local(tag: str) -> str:
 
 
 def parse_xml(body: bytes) -> ET.Element:
-    """Parse and strip namespaces; raises ``ValueError`` on anything that is not one XML document.
-    (Python's expat refuses entity-expansion bombs; DTDs are refused here outright.)"""
-    if b"<!DOCTYPE" in body[:512] or b"<!ENTITY" in body:
-        raise ValueError("DTDs are not accepted")
+    """Parse (defusedxml: no DTD, no entities, no external references) and strip namespaces;
+    raises ``ValueError`` on anything that is not one plain XML document."""
     try:
-        root = ET.fromstring(body)
+        root = defused_fromstring(body, forbid_dtd=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise ValueError("DTDs are not accepted") from None
     except ET.ParseError as exc:
         raise ValueError(str(exc)) from None
     for el in root.iter():
@@ -194,53 +199,72 @@ class MultipartError(ValueError):
 
 
 def parse_multipart(body: bytes, boundary: str, *, strict: bool = False) -> list[Part]:
-    """Split a multipart body. ``strict``: a binary part must declare its own ``Content-Length`` and the
-    body must hold exactly that many bytes (the firmware quirk of devices.md §2.4)."""
+    """Split a multipart body (python-multipart does the parsing). ``strict``: a binary part must
+    declare its own ``Content-Length`` and the body must hold exactly that many bytes (the firmware
+    quirk of devices.md §2.4)."""
     delim = b"--" + boundary.encode("latin-1")
-    if not body.startswith(delim):
+    if not body.startswith(delim):  # a preamble before the first boundary is allowed (RFC 2046)
         start = body.find(b"\r\n" + delim)
         if start < 0:
             raise MultipartError("the boundary does not occur in the body")
         body = body[start + 2 :]
-    if (b"\r\n" + delim + b"--") not in body:
-        raise MultipartError("the closing boundary is missing")
     parts: list[Part] = []
-    pos = len(delim)
-    while True:
-        if body.startswith(b"--", pos):
-            break  # closing boundary
-        if not body.startswith(b"\r\n", pos):
-            raise MultipartError("boundary not followed by CRLF")
-        head_end = body.find(b"\r\n\r\n", pos + 2)
-        if head_end < 0:
-            raise MultipartError("part headers are not terminated")
-        headers: dict[str, str] = {}
-        for line in body[pos + 2 : head_end].split(b"\r\n"):
-            if not line:
-                continue
-            name, sep, value = line.partition(b":")
-            if not sep:
-                raise MultipartError(f"bad part header line {line[:40]!r}")
-            headers[name.strip().decode("latin-1").lower()] = value.strip().decode("utf-8", "replace")
-        start = head_end + 4
-        end = body.find(b"\r\n" + delim, start)
-        if end < 0:
-            raise MultipartError("part is not terminated by a boundary")
-        declared = headers.get("content-length")
-        if declared is not None:
-            try:
-                length = int(declared)
-            except ValueError:
-                raise MultipartError("bad part Content-Length") from None
-            if strict and length != end - start:
-                raise MultipartError(f"part Content-Length {length} but {end - start} bytes before the boundary")
-        elif strict and not headers.get("content-type", "").lower().startswith(("application/json", "text/")):
-            raise MultipartError("binary part without Content-Length (rejected in strict mode)")
-        parts.append(Part(headers, body[start:end]))
-        pos = end + 2 + len(delim)
+    headers: dict[str, str] = {}
+    name = bytearray()
+    value = bytearray()
+    data = bytearray()
+    ended = False
+
+    def header_end() -> None:
+        headers[name.decode("latin-1").strip().lower()] = value.decode("utf-8", "replace").strip()
+        name.clear()
+        value.clear()
+
+    def part_end() -> None:
+        parts.append(Part(dict(headers), bytes(data)))
+        headers.clear()
+        data.clear()
+
+    def end() -> None:
+        nonlocal ended
+        ended = True
+
+    parser = MultipartParser(
+        boundary.encode("latin-1"),
+        {
+            "on_header_field": lambda b, lo, hi: name.extend(b[lo:hi]),
+            "on_header_value": lambda b, lo, hi: value.extend(b[lo:hi]),
+            "on_header_end": header_end,
+            "on_part_data": lambda b, lo, hi: data.extend(b[lo:hi]),
+            "on_part_end": part_end,
+            "on_end": end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise MultipartError(f"malformed multipart: {exc}") from None
+    if not ended:
+        raise MultipartError("the closing boundary is missing")
+    for part in parts:
+        _check_length(part, strict)
     if not parts:
         raise MultipartError("no parts")
     return parts
+
+
+def _check_length(part: Part, strict: bool) -> None:
+    declared = part.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise MultipartError("bad part Content-Length") from None
+        if strict and length != len(part.body):
+            raise MultipartError(f"part Content-Length {length} but {len(part.body)} bytes before the boundary")
+    elif strict and not part.headers.get("content-type", "").lower().startswith(("application/json", "text/")):
+        raise MultipartError("binary part without Content-Length (rejected in strict mode)")
 
 
 def build_multipart(boundary: str, parts: Iterable[tuple[str, str, bytes, str | None]]) -> bytes:

@@ -13,6 +13,7 @@ instead of answering.
 from __future__ import annotations
 
 import asyncio
+import socket
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -96,8 +97,6 @@ class IsapiServer:
 
     # -- devices ---------------------------------------------------------------------------------
     async def add(self, device: IsapiDevice, host: str, port: int) -> int:
-        from hardware_sim.isapi.device import bind_socket
-
         sock = bind_socket(host, port)
         bound = int(sock.getsockname()[1])
         loop = asyncio.get_running_loop()
@@ -155,3 +154,13 @@ class IsapiServer:
         for conn in list(self._conns.get(device.device_id, ())):
             if conn.transport is not None:
                 conn.transport.abort()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock

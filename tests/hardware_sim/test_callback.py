@@ -429,3 +429,12 @@ async def test_fc_records_follow_the_gate_verdicts(journal: Journal, people: lis
         await wait_until(lambda: len(server.records) == len(VERDICTS))
     got = [(r["UserID"], r["RecordType"]) for r in server.records]
     assert got == [("1", 3), (None, 19), ("3", 16), ("4", 16), ("5", 16), ("1", 4), (None, 48), ("5", 16)]
+
+
+def test_every_local_api_action_a_template_may_name_has_one_handler() -> None:
+    from typing import get_args
+
+    from hardware_sim.callback.local_api import ACTIONS
+    from hardware_sim.callback.template import LocalAction
+
+    assert set(ACTIONS) == set(get_args(LocalAction))

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -23,7 +23,7 @@ from fixtures.fake.dataset import Worker, generate
 from hardware_sim import kinds
 from hardware_sim import site as site_mod
 from hardware_sim.control import ControlServer, run_in_thread
-from hardware_sim.device import Device, Event
+from hardware_sim.device import Device, DeviceSettings, Event, SiteEntry
 from hardware_sim.fleet import Fleet, FleetError, UnknownDevice
 
 ORIGINAL_RESOLVE = kinds.resolve
@@ -45,9 +45,9 @@ class FakeGate(Device):
         username: str = "admin",
         password: str = "",
         refuse: bool = False,
-        **base: Any,
+        settings: DeviceSettings | None = None,
     ) -> None:
-        super().__init__(device_id, **base)
+        super().__init__(device_id, settings)
         self.host = host
         self.port = port
         self.receiver_url = receiver_url
@@ -55,6 +55,11 @@ class FakeGate(Device):
         self.refuse = refuse
         self.received: list[tuple[int, bool, str]] = []
         self.running = False
+
+    @classmethod
+    def from_site(cls, entry: SiteEntry) -> Self:
+        options = {"host": entry.config.host, "port": entry.config.port, "receiver_url": entry.vendor_url}
+        return cls.create(entry, {**options, **entry.options()})
 
     async def start(self) -> None:
         self.running = True
@@ -249,7 +254,9 @@ async def test_failed_start_stops_the_others_and_names_the_device(roster: list[W
 
 
 def test_unknown_options_and_missing_modules_are_clear(roster: list[Worker], monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(FleetError, match="FakeGate takes no option"):
+    with pytest.raises(
+        FleetError, match=r"a \(fake\): FakeGate cannot be built with options \[.*'colour'.*check `options:`"
+    ):
         fleet_of(roster, devices=[{"id": "a", "kind": "fake", "options": {"colour": "red"}}])
     fleet = fleet_of(roster)
     with pytest.raises(UnknownDevice, match="unknown device 'nope'; known: in-1, in-2, out-1, out-2"):
@@ -457,6 +464,8 @@ def test_cli_client_commands_against_a_running_fleet(running: str) -> None:
     assert refused.exit_code == 1 and "powered off" in refused.output
     unknown = runner.invoke(app, ["power-on", "gate-9", "--control", running])
     assert unknown.exit_code == 1 and "unknown device 'gate-9'" in unknown.output
+    card = runner.invoke(app, ["read-id-card", "in-1", "--worker", "2", "--control", running])
+    assert card.exit_code == 0 and "id_card" in card.output, card.output
     journal = runner.invoke(app, ["journal", "--device", "in-2", "--kind", "event", "--control", running])
     events = [json.loads(line) for line in journal.output.splitlines()]
     assert [e["event"] for e in events] == ["face_pass", "stranger"]

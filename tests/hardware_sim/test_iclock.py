@@ -433,3 +433,51 @@ async def test_gate_records_only_granted_passes_and_id_card_refusals(journal: Jo
     assert lines[3][2:4] == ["1", "0"] and lines[3][-2:] == [people[2].id_number, "1"]  # verification: failure
     skipped = [v for e in journal.entries("gate-1", "iclock_not_uploaded") for v in e["verdicts"]]
     assert skipped == ["stranger", "outside_validity", "outside_validity", "blocklisted", "card_unknown"]
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "cmd"),
+    [
+        ("CHECK", "0", "CHECK"),
+        ("LOG", "0", "LOG"),
+        ("REBOOT", "0", "REBOOT"),
+        ("ac_unlock", "0", "AC_UNLOCK"),
+        ("AC_UNALARM", "0", "AC_UNALARM"),
+        ("RELOAD  OPTIONS", "0", "RELOAD_OPTIONS"),
+        ("SET OPTION Delay=7", "0", "SET_OPTION"),
+        ("SET OPTION", "-1", "SET_OPTION"),
+        ("CLEAR PHOTO", "0", "CLEAR_PHOTO"),
+        ("CLEAR ALL USERINFO", "0", "CLEAR_ALL_USERINFO"),
+        ("CLEAR NOTHING", "-1002", "CLEAR_NOTHING"),
+        ("DATA UPDATE USERINFO PIN=7\tName=张三", "0", "DATA"),
+        ("data update user PIN=8", "0", "DATA"),
+        ("DATA USER PIN=9", "0", "DATA"),
+        ("DATA DEL_USER PIN=9", "0", "DATA"),
+        ("DATA DELETE USERINFO", "-1", "DATA"),
+        ("DATA UPDATE BIODATA PIN=7\tType=9", "-30", "DATA"),
+        ("DATA UPDATE WORKCODE PIN=7", "0", "DATA"),
+        ("DATA FROB", "-1002", "DATA"),
+        ("DATA", "-1002", "DATA"),
+        ("UPGRADE checksum=1", "-1002", "UPGRADE"),
+    ],
+)
+async def test_the_command_registry_answers_as_the_firmware_does(command: str, code: str, cmd: str) -> None:
+    from hardware_sim.iclock import commands
+
+    device = IclockDevice("zk-unit", server_url="http://127.0.0.1:9")
+    result = await commands.execute(device, "1", command)
+    assert (result.code, result.cmd) == (code, cmd)
+    if command.startswith("SET OPTION Delay"):
+        assert device.server_delay == 7
+    if command.startswith("DATA UPDATE USERINFO"):
+        assert device.enrolled["7"].name == "张三"
+
+
+async def test_verify_sum_and_info_read_the_device() -> None:
+    from hardware_sim.iclock import commands
+
+    device = IclockDevice("zk-unit", server_url="http://127.0.0.1:9", max_users=5)
+    info = await commands.execute(device, "2", "INFO")
+    assert "MaxUserCount=5" in info.extra and "~DeviceName=zk-unit" in info.extra
+    total = await commands.execute(device, "3", "VERIFY SUM ATTLOG StartTime=2026-01-01 00:00:00")
+    assert total.extra == ["AttlogSum=0"]

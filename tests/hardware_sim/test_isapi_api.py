@@ -21,7 +21,7 @@ from hardware_sim.device import BEIJING
 from hardware_sim.isapi.device import IsapiDevice
 from hardware_sim.isapi.digest import parse_authorization
 from hardware_sim.isapi.firmware import DS_K1T321, DS_K1T670MX_QR, DS_K1T671TMFW, Firmware
-from hardware_sim.isapi.messages import MultipartError, build_multipart, jpeg_size, parse_multipart
+from hardware_sim.isapi.messages import MultipartError, build_multipart, jpeg_size, parse_multipart, parse_xml
 from hardware_sim.isapi.server import IsapiServer
 from hardware_sim.journal import Journal
 
@@ -582,6 +582,25 @@ def test_isapi_multipart_parser_and_jpeg_size(people: list[Any]) -> None:
     assert parse_multipart(lazy, "b")[1].body == people[0].photo
     with pytest.raises(MultipartError):
         parse_multipart(lazy, "b", strict=True)
+    preamble = b"ignored preamble\r\n" + body  # RFC 2046: text before the first boundary is skipped
+    assert [p.name for p in parse_multipart(preamble, "b", strict=True)] == ["a", "p"]
+    with pytest.raises(MultipartError, match="the boundary does not occur"):
+        parse_multipart(body, "other")
+    with pytest.raises(MultipartError, match="malformed multipart"):
+        parse_multipart(b"--b\r\nno header colon\r\n\r\nx\r\n--b--\r\n", "b")
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',  # an entity (and so a bomb)
+        b'<?xml version="1.0"?><!DOCTYPE a SYSTEM "file:///etc/passwd"><a/>',  # an external DTD
+    ],
+)
+def test_isapi_xml_bodies_with_a_dtd_are_refused(xml: bytes) -> None:
+    with pytest.raises(ValueError, match="DTDs are not accepted"):
+        parse_xml(xml)
+    assert parse_xml(b'<a xmlns="http://www.isapi.org/ver20/XMLSchema"><b>1</b></a>')[0].tag == "b"
 
 
 def test_isapi_authorization_header_parser() -> None:

@@ -22,8 +22,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hardware_sim.device import Enrolled
-from hardware_sim.isapi.device import CardRecord, IsapiDevice
+from hardware_sim.isapi.device import IsapiDevice
 from hardware_sim.isapi.firmware import DS_K1T321, DS_K1T671TMFW, Firmware
+from hardware_sim.isapi.records import CardRecord
 from hardware_sim.journal import Journal
 
 PASSWORD = "Test12345"
