@@ -219,10 +219,11 @@ def list_checks(
     plan: Annotated[Plan, typer.Option(help="smoke or full")] = "full",
     profile: Annotated[ProfileName, typer.Option(help="strict or lenient")] = "strict",
 ) -> None:
-    """List the checks of a plan: id, severity, area, statement and the clause it comes from."""
+    """List the checks of a plan: id, severity, area, statement, the requirement it tests and the
+    clause that comes from."""
     out = console()
     for c in runner.select(plan, profile):
-        out.print(f"{c.id:9} {c.severity:6} {c.area:11} {c.statement}  [{c.clause}]")
+        out.print(f"{c.id:9} {c.severity:6} {c.area:11} {c.statement}  [{c.requirement.id}: {c.clause}]")
 
 
 @report_app.command("verify")

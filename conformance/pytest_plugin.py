@@ -42,7 +42,9 @@ class CheckItem(pytest.Item):
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
-        self.user_properties.extend([("clause", check.clause), ("severity", check.severity)])
+        self.user_properties.extend(
+            [("requirement", check.requirement.id), ("clause", check.clause), ("severity", check.severity)]
+        )
 
     def runtest(self) -> None:
         target = self.config.stash[_TARGET]
@@ -51,7 +53,8 @@ class CheckItem(pytest.Item):
             pytest.skip(result.message)
         if result.status in ("failed", "error"):
             evidence = "\n".join(f"{e.form.get('method')} → {e.status} {e.body[:300]}" for e in result.exchanges[-3:])
-            raise CheckFailure(f"{self.check.id} ({self.check.clause}): {result.message}\n{evidence}")
+            check = self.check
+            raise CheckFailure(f"{check.id} ({check.requirement.id}, {check.clause}): {result.message}\n{evidence}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailure):

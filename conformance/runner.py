@@ -39,6 +39,7 @@ class Result:
         return {
             "id": c.id,
             "statement": c.statement,
+            "requirement": c.requirement.id,
             "clause": c.clause,
             "severity": c.severity,
             "area": c.area,
