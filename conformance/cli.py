@@ -16,13 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from conformance import runner
-from conformance.catalogue import Severity, all_checks
+from conformance.catalogue import all_checks
 from conformance.preflight import preflight
 from conformance.reports import bundle, evidence
-from conformance.target import CredentialsError, Target, Tenant, load_credentials
+from conformance.target import Target, load_credentials
 from conformance.waivers import Waiver, WaiverError, active, load
+from platform_client.credentials import CredentialsError
+from platform_client.credentials import TenantCredentials as Tenant
 from standard.envelope import now_beijing
 from standard.profile import get_profile
+from standard.requirements import Severity
 from standard.terminal import EnvironmentProblem, UsageProblem, console
 
 conform_app = typer.Typer(help="Run conformance plans against a platform implementation.", no_args_is_help=True)

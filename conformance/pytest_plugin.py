@@ -14,7 +14,9 @@ import pytest
 from conformance import runner
 from conformance.catalogue import Check
 from conformance.preflight import preflight
-from conformance.target import CredentialsError, Target, Tenant, load_credentials
+from conformance.target import Target, load_credentials
+from platform_client.credentials import CredentialsError
+from platform_client.credentials import TenantCredentials as Tenant
 from standard.profile import get_profile
 
 _TARGET = pytest.StashKey[Target]()

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, Severity, all_checks
+from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, all_checks
 from conformance.target import Exchange, Target
 from conformance.waivers import Waiver
+from standard.requirements import Severity
 
 Status = Literal["passed", "failed", "error", "skipped", "waived"]
 GATING: dict[Severity, tuple[Severity, ...]] = {"must": ("must",), "should": ("must", "should")}
