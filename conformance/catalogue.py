@@ -1,16 +1,19 @@
-"""The check catalogue: every check has a stable id, a one-line statement of what the standard
-requires, the clause it comes from, a severity and an oracle that can fail."""
+"""The check catalogue: every check has a stable id, a one-line statement of what it sends and
+expects, the requirement it tests (``standard.requirements``: the clause and severity come from
+there) and an oracle that can fail."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from standard import requirements
+from standard.requirements import Requirement, Severity
 
 if TYPE_CHECKING:
     from conformance.target import Target
 
-Severity = Literal["must", "should"]
 PLANS = ("smoke", "full")
 CATALOGUE_VERSION = "1"
 
@@ -27,12 +30,19 @@ class CheckSkipped(Exception):
 class Check:
     id: str
     statement: str
-    clause: str
-    severity: Severity
+    requirement: Requirement
     area: str
     run: Callable[[Target], None]
     smoke: bool = False
     profiles: frozenset[str] = field(default_factory=lambda: frozenset({"strict", "lenient"}))
+
+    @property
+    def clause(self) -> str:
+        return self.requirement.clause
+
+    @property
+    def severity(self) -> Severity:
+        return self.requirement.severity
 
     def in_plan(self, plan: str, profile: str) -> bool:
         return profile in self.profiles and (plan == "full" or self.smoke)
@@ -45,18 +55,21 @@ def check(
     check_id: str,
     statement: str,
     *,
-    clause: str,
+    requirement: str,
     area: str,
-    severity: Severity = "must",
     smoke: bool = False,
     profiles: tuple[str, ...] = ("strict", "lenient"),
 ) -> Callable[[Callable[[Target], None]], Callable[[Target], None]]:
-    """Register a check function under a stable id."""
+    """Register a check function under a stable id, testing ``requirement`` (a ``REQ-…`` id of
+    ``standard.requirements``; an unknown one fails at import)."""
+    tested = requirements.get(requirement)
+    if check_id.startswith(requirements.PREFIX):
+        raise ValueError(f"check id {check_id}: {requirements.PREFIX}… ids are requirements, not checks")
 
     def register(fn: Callable[[Target], None]) -> Callable[[Target], None]:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
-        REGISTRY[check_id] = Check(check_id, statement, clause, severity, area, fn, smoke, frozenset(profiles))
+        REGISTRY[check_id] = Check(check_id, statement, tested, area, fn, smoke, frozenset(profiles))
         return fn
 
     return register

@@ -16,13 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from conformance import runner
-from conformance.catalogue import Severity, all_checks
+from conformance.catalogue import all_checks
 from conformance.preflight import preflight
 from conformance.reports import bundle, evidence
-from conformance.target import CredentialsError, Target, Tenant, load_credentials
+from conformance.target import Target, load_credentials
 from conformance.waivers import Waiver, WaiverError, active, load
+from platform_client.credentials import CredentialsError
+from platform_client.credentials import TenantCredentials as Tenant
 from standard.envelope import now_beijing
 from standard.profile import get_profile
+from standard.requirements import Severity
 from standard.terminal import EnvironmentProblem, UsageProblem, console
 
 conform_app = typer.Typer(help="Run conformance plans against a platform implementation.", no_args_is_help=True)
@@ -219,10 +222,11 @@ def list_checks(
     plan: Annotated[Plan, typer.Option(help="smoke or full")] = "full",
     profile: Annotated[ProfileName, typer.Option(help="strict or lenient")] = "strict",
 ) -> None:
-    """List the checks of a plan: id, severity, area, statement and the clause it comes from."""
+    """List the checks of a plan: id, severity, area, statement, the requirement it tests and the
+    clause that comes from."""
     out = console()
     for c in runner.select(plan, profile):
-        out.print(f"{c.id:9} {c.severity:6} {c.area:11} {c.statement}  [{c.clause}]")
+        out.print(f"{c.id:9} {c.severity:6} {c.area:11} {c.statement}  [{c.requirement.id}: {c.clause}]")
 
 
 @report_app.command("verify")

@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image
 
 from conformance.target import Tenant
+from fixtures.fake import payloads
 from standard import credit_code, idcard
 
 DEZHOU_COUNTIES = ("371402", "371403", "371422", "371423", "371424", "371425", "371426", "371427", "371428")
@@ -84,85 +85,51 @@ class PayloadFactory:
             "payRollBankCardNumber": "6217000010012345677",
         }
 
+    def _team_of(self, team: dict[str, Any], team_sys_no: int) -> dict[str, Any]:
+        return payloads.team_of(self.tenant.projectCode, team["corpCode"], team["corpName"], team_sys_no)
+
     def workers_payload(self, team: dict[str, Any], team_sys_no: int, workers: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "projectCode": self.tenant.projectCode,
-            "corpCode": team["corpCode"],
-            "corpName": team["corpName"],
-            "teamSysNo": team_sys_no,
-            "teamName": team["teamName"],
-            "workerList": workers,
-        }
+        return {**self._team_of(team, team_sys_no), "teamName": team["teamName"], "workerList": workers}
 
     def entry(self, team: dict[str, Any], team_sys_no: int, ids: list[str], day: date, kind: int = 1) -> dict[str, Any]:
-        return {
-            "projectCode": self.tenant.projectCode,
-            "corpCode": team["corpCode"],
-            "corpName": team["corpName"],
-            "teamSysNo": team_sys_no,
-            "workerList": [{"idCardType": "01", "idCardNumber": i, "date": day.isoformat(), "type": kind} for i in ids],
-        }
+        return payloads.entry_exit(self._team_of(team, team_sys_no), ids, day, kind)
 
     def attendance(self, team_sys_no: int, ids: list[str], start: datetime, count: int) -> dict[str, Any]:
         records = [
-            {
-                "idCardType": "01",
-                "idCardNumber": ids[i % len(ids)],
-                "date": (start + timedelta(seconds=30 * i)).strftime("%Y-%m-%d %H:%M:%S"),
-                "direction": "01" if (i // len(ids)) % 2 == 0 else "02",
-                "attendType": "001",
-                "channel": "1号门",
-            }
+            payloads.clock_in(
+                ids[i % len(ids)],
+                start + timedelta(seconds=30 * i),
+                "01" if (i // len(ids)) % 2 == 0 else "02",
+                "1号门",
+            )
             for i in range(count)
         ]
         return {"projectCode": self.tenant.projectCode, "teamSysNo": team_sys_no, "dataList": records}
 
     def contract(self, team: dict[str, Any], ids: list[str]) -> dict[str, Any]:
         start = self.now.date() - timedelta(days=20)
-        return {
-            "projectCode": self.tenant.projectCode,
-            "contractList": [
-                {
-                    "corpCode": team["corpCode"],
-                    "corpName": team["corpName"],
-                    "idCardType": "01",
-                    "idCardNumber": i,
-                    "contractPeriodType": 0,
-                    "startDate": start.isoformat(),
-                    "endDate": (start + timedelta(days=365)).isoformat(),
-                    "unit": 80,
-                    "unitPrice": 300,
-                }
-                for i in ids
-            ],
-        }
+        items = [
+            payloads.contract(team["corpCode"], team["corpName"], i, start, period_type=0, unit=80, unit_price=300)
+            for i in ids
+        ]
+        return {"projectCode": self.tenant.projectCode, "contractList": items}
 
     def payroll(self, team: dict[str, Any], team_sys_no: int, ids: list[str]) -> dict[str, Any]:
         month = (self.now.replace(day=1) - timedelta(days=1)).date()
         return {
-            "projectCode": self.tenant.projectCode,
-            "corpCode": team["corpCode"],
-            "corpName": team["corpName"],
-            "teamSysNo": team_sys_no,
+            **self._team_of(team, team_sys_no),
             "payMonth": month.strftime("%Y-%m"),
             "detailList": [
-                {
-                    "idCardType": "01",
-                    "idCardNumber": i,
-                    "days": 22,
-                    "workHours": 176,
-                    "payRollBankCardNumber": "6217000010012345677",
-                    "payRollBankCode": "105",
-                    "payRollBankName": "中国建设银行德州分行",
-                    "payBankCardNumber": "37050161600100000001",
-                    "payBankCode": "102",
-                    "payBankName": "中国工商银行德州分行",
-                    "totalPayAmount": 6600.0,
-                    "actualAmount": 6600.0,
-                    "isBackPay": 0,
-                    "balanceDate": month.isoformat(),
-                    "thirdPayRollCode": f"GZ-{self.run}-{self._next()}",
-                }
+                payloads.wage(
+                    i,
+                    days=22,
+                    hours=176,
+                    bank=("6217000010012345677", "105", "中国建设银行德州分行"),
+                    pay_account="37050161600100000001",
+                    amount=6600.0,
+                    balance_date=month,
+                    code=f"GZ-{self.run}-{self._next()}",
+                )
                 for i in ids
             ],
         }

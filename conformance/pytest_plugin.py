@@ -14,7 +14,9 @@ import pytest
 from conformance import runner
 from conformance.catalogue import Check
 from conformance.preflight import preflight
-from conformance.target import CredentialsError, Target, Tenant, load_credentials
+from conformance.target import Target, load_credentials
+from platform_client.credentials import CredentialsError
+from platform_client.credentials import TenantCredentials as Tenant
 from standard.profile import get_profile
 
 _TARGET = pytest.StashKey[Target]()
@@ -42,7 +44,9 @@ class CheckItem(pytest.Item):
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
-        self.user_properties.extend([("clause", check.clause), ("severity", check.severity)])
+        self.user_properties.extend(
+            [("requirement", check.requirement.id), ("clause", check.clause), ("severity", check.severity)]
+        )
 
     def runtest(self) -> None:
         target = self.config.stash[_TARGET]
@@ -51,7 +55,8 @@ class CheckItem(pytest.Item):
             pytest.skip(result.message)
         if result.status in ("failed", "error"):
             evidence = "\n".join(f"{e.form.get('method')} → {e.status} {e.body[:300]}" for e in result.exchanges[-3:])
-            raise CheckFailure(f"{self.check.id} ({self.check.clause}): {result.message}\n{evidence}")
+            check = self.check
+            raise CheckFailure(f"{check.id} ({check.requirement.id}, {check.clause}): {result.message}\n{evidence}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailure):

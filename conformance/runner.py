@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, Severity, all_checks
+from conformance.catalogue import CATALOGUE_VERSION, Check, CheckFailed, CheckSkipped, all_checks
 from conformance.target import Exchange, Target
 from conformance.waivers import Waiver
+from standard.requirements import Severity
 
 Status = Literal["passed", "failed", "error", "skipped", "waived"]
 GATING: dict[Severity, tuple[Severity, ...]] = {"must": ("must",), "should": ("must", "should")}
@@ -39,6 +40,7 @@ class Result:
         return {
             "id": c.id,
             "statement": c.statement,
+            "requirement": c.requirement.id,
             "clause": c.clause,
             "severity": c.severity,
             "area": c.area,

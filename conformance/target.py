@@ -14,63 +14,24 @@ from urllib.parse import urlencode
 
 import httpx
 
+from platform_client import credentials
+from platform_client.credentials import CredentialsError, TenantCredentials
 from standard import envelope, methods, payload, signature
 from standard.envelope import BEIJING, AsyncStatus, Envelope
 from standard.profile import STRICT, Profile
 
-
-@dataclass(frozen=True)
-class Tenant:
-    appid: str
-    appsecret: str
-    mode: str = "project"
-    projectCode: str = ""
-    corpCode: str = ""
-    corpName: str = ""
-    corpKey: str | None = None
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> Tenant:
-        return cls(
-            appid=str(obj["appid"]),
-            appsecret=str(obj["appsecret"]),
-            mode=str(obj.get("mode", "project")),
-            projectCode=str(obj.get("projectCode") or ""),
-            corpCode=str(obj.get("corpCode") or ""),
-            corpName=str(obj.get("corpName") or ""),
-            corpKey=obj.get("corpKey"),
-        )
-
-
-class CredentialsError(ValueError):
-    """The credentials file cannot be used; the message names the file and what to change."""
+Tenant = TenantCredentials  # what the checks call an entry of the credentials file
 
 
 def load_credentials(path: Path) -> tuple[str, list[Tenant]]:
-    """``{"url": …, "tenants": [{"appid", "appsecret", "mode", "projectCode", "corpCode", "corpName"}]}``
-    (what ``jzgr sim serve --credentials-out`` writes); CredentialsError when it is not that."""
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CredentialsError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise CredentialsError(f"{path} is not JSON: {exc}") from None
-    shape = 'a JSON object {"url": …, "tenants": [{"appid": …, "appsecret": …}, …]}'
-    if not isinstance(obj, dict):
-        raise CredentialsError(f"{path} holds a JSON {type(obj).__name__}; it must be {shape}")
-    items = obj.get("tenants")
-    if not isinstance(items, list) or not items:
-        raise CredentialsError(f'{path} has no "tenants" list; it must be {shape}')
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise CredentialsError(f"{path}: tenants[{i}] is not an object with appid and appsecret")
-        missing = [k for k in ("appid", "appsecret") if not str(item.get(k) or "").strip()]
-        if missing:
-            raise CredentialsError(f"{path}: tenants[{i}] has no {' or '.join(missing)}")
-    url = obj.get("url", "")
-    if not isinstance(url, str):
-        raise CredentialsError(f'{path}: "url" must be a string (the platform\'s open.api URL)')
-    return url, [Tenant.from_json(t) for t in items]
+    """The platform URL and the tenants of a credentials file (``platform_client.credentials``);
+    CredentialsError when it is not one or lists no tenant."""
+    found = credentials.load(path)
+    if not found.tenants:
+        raise CredentialsError(
+            f'{path} has no "tenants" list; it must be {credentials.SHAPE}', reason='no "tenants" list'
+        )
+    return found.url, list(found.tenants)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from platform_client import credentials as credentials_file
 from platform_client.client import PlatformClient
 from platform_client.errors import (
     AsyncFailed,
@@ -36,19 +37,18 @@ def _die(message: str) -> typer.Exit:
 
 def _credentials(path: Path, tenant: str | None) -> tuple[str, str, str, str | None]:
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-        tenants = obj["tenants"]
-        chosen = next((t for t in tenants if tenant in (None, t["appid"])), None)
-    except OSError as exc:
-        raise UsageProblem(f"--credentials {path}: cannot read it ({exc.strerror})") from None
-    except (ValueError, KeyError, TypeError) as exc:
+        found = credentials_file.load(path)
+    except credentials_file.CredentialsError as exc:
+        if not exc.readable:
+            raise UsageProblem(f"--credentials {path}: cannot read it ({exc.reason})") from None
         raise UsageProblem(
-            f"--credentials {path}: not a credentials file ({type(exc).__name__}: {exc}); "
+            f"--credentials {path}: not a credentials file ({exc.reason}); "
             "`jzgr sim serve --credentials-out FILE` writes one"
         ) from None
+    chosen = found.tenant(tenant)
     if chosen is None:
         raise UsageProblem(f"--tenant {tenant}: no such appid in {path}")
-    return str(obj.get("url", "")), str(chosen["appid"]), str(chosen["appsecret"]), chosen.get("corpKey")
+    return found.url, chosen.appid, chosen.appsecret, chosen.corpKey
 
 
 class _TellingClient(PlatformClient):

@@ -13,6 +13,9 @@ cd "$work"
 "$work/venv/bin/jzgr" vendor defects | grep -q swap-direction  # the vendor package ships
 "$work/venv/bin/jzgr" fixtures generate --seed 7 --workers 12 --out "$work/dataset" >/dev/null
 test -s "$work/dataset/dataset.json"
+# the requirement registry and the clause index ship with fixtures (every check resolves its requirement)
+"$work/venv/bin/jzgr" conform list --plan smoke >"$work/checks.txt"
+grep -q 'REQ-SIG-01: interface.md §3.1' "$work/checks.txt"
 ls "$work/dataset/photos" | grep -q '\.jpg$'
 # the device side's data: sample site, callback templates; the console's templates
 "$work/venv/bin/jzgr" devices check --config "$("$work/venv/bin/python" -c 'from hardware_sim import site; print(site.sample())')" >/dev/null

@@ -1,5 +1,6 @@
 """Request checks in the platform's order, one small function per concern. Each either passes
-or raises ``Reject`` with the envelope code, the platform's message and a stable check id."""
+or raises ``Reject`` with the envelope code, the platform's message and the id of the requirement
+it enforces (``standard.requirements``, declared in the table below)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ from simulator.store import Store
 from simulator.tenants import Tenant, TenantRegistry
 from standard import crypto, envelope, explainer, methods, signature
 from standard.envelope import Code
+from standard.requirements import enforced
+
+# What each step enforces, as the inspection log records it: a requirement of the one registry
+# (an id it does not have fails here, at import).
+PARAMETERS = enforced("REQ-ENV-02")  # every public parameter present
+FORMAT = enforced("REQ-ENV-07")  # format=json
+NONCE_FORMAT = enforced("REQ-NONCE-02")  # 1 to 128 printable ASCII characters
+TIMESTAMP_FORMAT = enforced("REQ-TS-02")  # yyyyMMddHHmmss
+APPID = enforced("REQ-ENV-03")  # a known, enabled appid
+SIGNATURE = enforced("REQ-SIG-01")  # the sign of §3.1
+CORPSIGN = enforced("REQ-SIG-06")  # corpsign for the tenants that must send it
+METHOD = enforced("REQ-ENV-04")  # a known method
+KEY_MODE = enforced("REQ-PERM-01")  # an enterprise method needs the enterprise key
+IP_ALLOWED = enforced("REQ-IP-01")  # the tenant's IP allow-list
+RATE = enforced("REQ-RATE-01")  # the tenant's requests per minute
+TIMESTAMP_WINDOW = enforced("REQ-TS-01")  # within ±window of the platform clock
+NONCE = enforced("REQ-NONCE-01")  # a nonce once per tenant inside the window
 
 
 class Reject(Exception):
@@ -34,11 +52,11 @@ class Request:
     client_ip: str
     ts: float  # simulator time of arrival, epoch seconds
     now: datetime  # the same, aware Beijing time
-    sent: datetime | None = None  # the request's timestamp parameter, once TS-02 has parsed it
+    sent: datetime | None = None  # the request's timestamp parameter, once TIMESTAMP_FORMAT has parsed it
     tenant: Tenant | None = None
     method: methods.Method | None = None
-    verdicts: list[tuple[str, str]] = field(default_factory=list)  # (check id, "pass" | message)
-    nonce_window: float | None = None  # set when the nonce must be remembered (NONCE-01)
+    verdicts: list[tuple[str, str]] = field(default_factory=list)  # (requirement id, "pass" | message)
+    nonce_window: float | None = None  # set when the nonce must be remembered (NONCE)
 
     def passed(self, check_id: str) -> None:
         self.verdicts.append((check_id, "pass"))
@@ -63,44 +81,46 @@ BAD_PARAM = "请求参数无效:"
 
 
 def params_present(ctx: Context, req: Request) -> None:
-    """ENV-01: every public parameter present, non-empty and without NUL (sign may be empty only
-    to be refused)."""
+    """PARAMETERS, FORMAT, NONCE_FORMAT: every public parameter present, non-empty and without
+    NUL (sign may be empty only to be refused)."""
     for name in envelope.REQUIRED_PARAMS:
         value = req.form.get(name)
         if not value:
-            raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}不能为空!", "ENV-01")
+            raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}不能为空!", PARAMETERS)
         if "\x00" in value:  # no parameter's value has one; PostgreSQL could not even look it up
-            raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}无效!", "ENV-01")
+            raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}{name}无效!", PARAMETERS)
     if req.form["format"].lower() != "json":
-        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}format无效!", "ENV-02")
+        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}format无效!", FORMAT)
     if not NONCE_RE.match(req.form["nonce"]):
-        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}nonce无效!", "ENV-03")
-    req.passed("ENV-01")
+        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}nonce无效!", NONCE_FORMAT)
+    req.passed(PARAMETERS)
 
 
 def timestamp_format(ctx: Context, req: Request) -> None:
-    """TS-02: yyyyMMddHHmmss."""
+    """TIMESTAMP_FORMAT: yyyyMMddHHmmss."""
     try:
         req.sent = envelope.parse_timestamp(req.form["timestamp"])
     except ValueError:
-        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp格式不正确,应为yyyyMMddHHmmss!", "TS-02") from None
-    req.passed("TS-02")
+        raise Reject(
+            Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp格式不正确,应为yyyyMMddHHmmss!", TIMESTAMP_FORMAT
+        ) from None
+    req.passed(TIMESTAMP_FORMAT)
 
 
 def appid_known(ctx: Context, req: Request) -> None:
-    """ENV-04: 请求参数无效:appid无效!"""
+    """APPID: 请求参数无效:appid无效!"""
     tenant = ctx.tenants.get(req.form["appid"])
     if tenant is None or tenant.disabled:
-        raise Reject(Code.BAD_PARAMETER, "请求参数无效:appid无效!", "ENV-04")
+        raise Reject(Code.BAD_PARAMETER, "请求参数无效:appid无效!", APPID)
     req.tenant = tenant
-    req.passed("ENV-04")
+    req.passed(APPID)
 
 
 def signature_valid(ctx: Context, req: Request) -> None:
-    """SIG-01: the sign; on mismatch the explainer's sentence when the tenant has diagnostics on."""
+    """SIGNATURE: the sign; on mismatch the explainer's sentence when the tenant has diagnostics on."""
     assert req.tenant is not None
     if ctx.settings.defect("accept-bad-signature") or signature.verify(req.form, req.tenant.appsecret):
-        req.passed("SIG-01")
+        req.passed(SIGNATURE)
         return
     message = envelope.CODE_MESSAGES[Code.BAD_SIGNATURE]
     if ctx.settings.diagnostics and req.tenant.diagnostics:
@@ -111,34 +131,34 @@ def signature_valid(ctx: Context, req: Request) -> None:
             req.form, req.tenant.appsecret, order=req.order, other_secrets=others, max_permutations=5040
         )
         message = f"{message}: {found.sentence}"
-    raise Reject(Code.BAD_SIGNATURE, message, "SIG-01")
+    raise Reject(Code.BAD_SIGNATURE, message, SIGNATURE)
 
 
 def corpsign_valid(ctx: Context, req: Request) -> None:
-    """SIG-02: corpsign present for tenants that require it, and = AES(corpKey + timestamp)."""
+    """CORPSIGN: corpsign present for tenants that require it, and = AES(corpKey + timestamp)."""
     assert req.tenant is not None
     sent = req.form.get("corpsign")
     if not req.tenant.require_corpsign and not sent:
         return
     if not sent:
-        raise Reject(Code.BAD_SIGNATURE, "签名校验错误: corpsign不能为空!", "SIG-02")
+        raise Reject(Code.BAD_SIGNATURE, "签名校验错误: corpsign不能为空!", CORPSIGN)
     if req.tenant.corpKey:
         expected = crypto.corpsign(req.tenant.corpKey, req.form["timestamp"], req.tenant.appsecret)
         if sent != expected:
-            raise Reject(Code.BAD_SIGNATURE, "签名校验错误: corpsign无效!", "SIG-02")
-    req.passed("SIG-02")
+            raise Reject(Code.BAD_SIGNATURE, "签名校验错误: corpsign无效!", CORPSIGN)
+    req.passed(CORPSIGN)
 
 
 def method_allowed(ctx: Context, req: Request) -> None:
-    """PERM-01: a known method the tenant's key mode may call."""
+    """METHOD, KEY_MODE: a known method the tenant's key mode may call."""
     assert req.tenant is not None
     spec = methods.get(req.form["method"])
     if spec is None:
-        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}method无效!", "PERM-01")
+        raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}method无效!", METHOD)
     if spec.key_mode == "enterprise" and req.tenant.mode != "enterprise":
-        raise Reject(Code.NO_PERMISSION, f"无API访问权限:{spec.name}需要企业密钥!", "PERM-01")
+        raise Reject(Code.NO_PERMISSION, f"无API访问权限:{spec.name}需要企业密钥!", KEY_MODE)
     req.method = spec
-    req.passed("PERM-01")
+    req.passed(METHOD)
 
 
 def _ip_in(ip: str, allowed: list[str]) -> bool:
@@ -157,26 +177,26 @@ def _ip_in(ip: str, allowed: list[str]) -> bool:
 
 
 def ip_allowed(ctx: Context, req: Request) -> None:
-    """IP-01: the tenant's allow-list, when configured."""
+    """IP_ALLOWED: the tenant's allow-list, when configured."""
     assert req.tenant is not None
     if req.tenant.ip_allow and not _ip_in(req.client_ip, req.tenant.ip_allow):
-        raise Reject(Code.BAD_IP, f"IP校验错误:{req.client_ip}不在白名单中!", "IP-01")
-    req.passed("IP-01")
+        raise Reject(Code.BAD_IP, f"IP校验错误:{req.client_ip}不在白名单中!", IP_ALLOWED)
+    req.passed(IP_ALLOWED)
 
 
 def rate_limited(ctx: Context, req: Request) -> None:
-    """RATE-01: requests per minute per tenant, shared across workers through the database."""
+    """RATE: requests per minute per tenant, shared across workers through the database."""
     assert req.tenant is not None
     if req.tenant.rate_limit is None:
         return
     window = int(ctx.clock.timestamp() // 60)
     if ctx.store.hit(req.tenant.appid, window) > req.tenant.rate_limit:
-        raise Reject(Code.RATE_LIMITED, "访问超过限制!", "RATE-01")
-    req.passed("RATE-01")
+        raise Reject(Code.RATE_LIMITED, "访问超过限制!", RATE)
+    req.passed(RATE)
 
 
 def timestamp_window(ctx: Context, req: Request) -> None:
-    """TS-01: the timestamp within ±window of the platform clock (switchable)."""
+    """TIMESTAMP_WINDOW: the timestamp within ±window of the platform clock (switchable)."""
     window = ctx.settings.timestamp_window
     if window is None or ctx.settings.defect("ignore-timestamp-window"):
         return
@@ -186,8 +206,8 @@ def timestamp_window(ctx: Context, req: Request) -> None:
         message = f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!"
         if ctx.settings.diagnostics and req.tenant.diagnostics:
             message += f" (jzgr: {skew_diagnosis(req.sent, req.now, window)})"
-        raise Reject(Code.BAD_PARAMETER, message, "TS-01")
-    req.passed("TS-01")
+        raise Reject(Code.BAD_PARAMETER, message, TIMESTAMP_WINDOW)
+    req.passed(TIMESTAMP_WINDOW)
 
 
 HOUR = 3600
@@ -227,7 +247,7 @@ def skew_diagnosis(sent: datetime, now: datetime, window: float) -> str:
 
 
 def nonce_fresh(ctx: Context, req: Request) -> None:
-    """NONCE-01: a nonce is accepted once per tenant inside the window (switchable)."""
+    """NONCE: a nonce is accepted once per tenant inside the window (switchable)."""
     assert req.tenant is not None
     window = ctx.settings.nonce_window
     if window is None or ctx.settings.defect("accept-replayed-nonce"):
@@ -253,6 +273,21 @@ CHAIN: tuple[Check, ...] = (
     timestamp_window,
     nonce_fresh,
 )
+
+# The requirements each step of the chain enforces (tests/standard/test_requirements.py holds
+# every id a step rejects or passes with to its row here).
+ENFORCES: dict[Check, tuple[str, ...]] = {
+    params_present: (PARAMETERS, FORMAT, NONCE_FORMAT),
+    timestamp_format: (TIMESTAMP_FORMAT,),
+    appid_known: (APPID,),
+    signature_valid: (SIGNATURE,),
+    corpsign_valid: (CORPSIGN,),
+    method_allowed: (METHOD, KEY_MODE),
+    ip_allowed: (IP_ALLOWED,),
+    rate_limited: (RATE,),
+    timestamp_window: (TIMESTAMP_WINDOW,),
+    nonce_fresh: (NONCE,),
+}
 
 
 def run(ctx: Context, req: Request) -> None:

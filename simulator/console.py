@@ -18,11 +18,20 @@ from starlette.templating import Jinja2Templates
 
 from simulator.oversight import FLAG_TITLES, Oversight, Region
 from simulator.platform import Platform
-from standard import code_tables
+from standard import code_tables, requirements
 
 TEMPLATES = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates" / "console"), autoescape=True)
 )
+
+
+def requirement_statement(rule_id: str) -> str:
+    """What a requirement id in the log means (a tooltip); empty for the ids of other deciders."""
+    found = requirements.registry().get(rule_id)
+    return f"{found.statement} ({found.clause})" if found else ""
+
+
+TEMPLATES.env.globals["requirement_statement"] = requirement_statement
 
 
 def hourly_bars(hourly: list[int], width: int = 720, height: int = 180) -> list[dict[str, Any]]:

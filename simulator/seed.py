@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from fixtures.fake import dataset
+from platform_client.credentials import CredentialsFile
 from simulator.bulk import insert_organisations
 from simulator.platform import Platform
 from simulator.tenants import Tenant
@@ -65,4 +66,5 @@ def seed_demo(platform: Platform, seed: int = 2018, today: date | None = None) -
 
 
 def credentials(url: str, tenants: list[Tenant]) -> dict[str, Any]:
-    return {"url": url, "tenants": [t.credentials() for t in tenants]}
+    """The credentials file (``platform_client.credentials``) of ``tenants`` on ``url``."""
+    return CredentialsFile.model_validate({"url": url, "tenants": [t.credentials() for t in tenants]}).to_json()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from platform_client.credentials import TenantCredentials
 from simulator.store import Store, tenant_projects, tenants
 
 
@@ -35,18 +36,11 @@ class Tenant:
         return self.projects[0] if self.projects else ""
 
     def credentials(self) -> dict[str, Any]:
-        """The entry of a credentials file."""
-        out: dict[str, Any] = {
-            "appid": self.appid,
-            "appsecret": self.appsecret,
-            "mode": self.mode,
-            "projectCode": self.projectCode,
-            "corpCode": self.corpCode,
-            "corpName": self.corpName,
-        }
-        if self.corpKey:
-            out["corpKey"] = self.corpKey
-        return out
+        """The entry of a credentials file (``platform_client.credentials``)."""
+        entry = TenantCredentials(
+            self.appid, self.appsecret, self.mode, self.projectCode, self.corpCode, self.corpName, self.corpKey
+        )
+        return entry.to_json()
 
 
 def new_secret() -> str:

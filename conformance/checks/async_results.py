@@ -12,7 +12,7 @@ from standard.envelope import SERIAL_RE
 @check(
     "ASYNC-01",
     "A write answers code 0 with a requestSerialCode <entity>-<op>-<yyyyMMddHH>-<n>-<seq>.",
-    clause="interface.md §6.1, §6.3",
+    requirement="REQ-ASYNC-01",
     area="async",
     smoke=True,
 )
@@ -34,7 +34,7 @@ def _corp(target: Target) -> tuple[str, str]:
 @check(
     "ASYNC-02",
     "Team.Add ends with status 20 and a result carrying the integer teamSysNo.",
-    clause="interface.md §6.2",
+    requirement="REQ-ASYNC-02",
     area="async",
     smoke=True,
 )
@@ -50,7 +50,7 @@ def async_02(target: Target) -> None:
 @check(
     "ASYNC-03",
     "Payroll.Add ends with status 20 and an array whose element carries payrollCode.",
-    clause="interface.md §6.2",
+    requirement="REQ-ASYNC-02",
     area="async",
 )
 def async_03(target: Target) -> None:
@@ -68,7 +68,7 @@ def async_03(target: Target) -> None:
 @check(
     "ASYNC-04",
     "AsyncHandleResult.Query answers {requestSerialCode, status, result} with status a JSON number.",
-    clause="interface.md §6.2",
+    requirement="REQ-ASYNC-02",
     area="async",
 )
 def async_04(target: Target) -> None:

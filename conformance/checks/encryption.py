@@ -22,7 +22,7 @@ def _attendance(target: Target) -> dict[str, object]:
 @check(
     "AES-01",
     "A filter encrypted with AES-256-CBC (key = secret, IV = secret[0..16]) finds the worker.",
-    clause="interface.md §4.1, §4.2",
+    requirement="REQ-AES-01",
     area="encryption",
     smoke=True,
 )
@@ -45,7 +45,7 @@ def aes_01(target: Target) -> None:
 @check(
     "AES-02",
     "A value encrypted with the AES-128 outlier key is refused (strict profile).",
-    clause="interface.md §4.1 (outlier variant)",
+    requirement="REQ-AES-01",
     area="encryption",
     profiles=("strict",),
 )
@@ -59,7 +59,7 @@ def aes_02(target: Target) -> None:
 @check(
     "AES-03",
     "Query rows return idCardNumber and payRollBankCardNumber encrypted, decrypting to what was sent.",
-    clause="interface.md §4.2",
+    requirement="REQ-AES-02",
     area="encryption",
     smoke=True,
 )
@@ -87,7 +87,7 @@ def aes_03(target: Target) -> None:
 @check(
     "AES-04",
     "A plaintext ID number in an encrypted field is refused with -1.",
-    clause="interface.md §4.2",
+    requirement="REQ-AES-03",
     area="encryption",
 )
 def aes_04(target: Target) -> None:

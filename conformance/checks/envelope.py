@@ -17,7 +17,7 @@ def _probe(target: Target) -> dict[str, str]:
 @check(
     "ENV-01",
     "A form-encoded POST to open.api is answered with a JSON {code, message, data} envelope.",
-    clause="interface.md §2.2, §5.1",
+    requirement="REQ-ENV-01",
     area="envelope",
     smoke=True,
 )
@@ -30,7 +30,7 @@ def env_01(target: Target) -> None:
 @check(
     "ENV-02",
     "A request missing any public parameter is refused with -1.",
-    clause="interface.md §2.3, §14",
+    requirement="REQ-ENV-02",
     area="envelope",
 )
 def env_02(target: Target) -> None:
@@ -42,7 +42,7 @@ def env_02(target: Target) -> None:
 @check(
     "ENV-03",
     "An unknown appid is refused with -1 and 请求参数无效:appid无效!.",
-    clause="interface.md §5.3",
+    requirement="REQ-ENV-03",
     area="envelope",
 )
 def env_03(target: Target) -> None:
@@ -53,7 +53,7 @@ def env_03(target: Target) -> None:
 @check(
     "ENV-04",
     "An unknown method is refused with -1 or -3, never a server error.",
-    clause="interface.md §8.0",
+    requirement="REQ-ENV-04",
     area="envelope",
 )
 def env_04(target: Target) -> None:
@@ -63,9 +63,8 @@ def env_04(target: Target) -> None:
 @check(
     "ENV-05",
     "Unknown extra form fields (appsecret sent by mistake) are ignored.",
-    clause="interface.md §2.3",
+    requirement="REQ-ENV-05",
     area="envelope",
-    severity="should",
 )
 def env_05(target: Target) -> None:
     form = {**_probe(target), "appsecret": target.tenant.appsecret[:4] + "…", "extra": "1"}
@@ -75,7 +74,7 @@ def env_05(target: Target) -> None:
 @check(
     "ENV-06",
     "Malformed input (non-JSON data, invalid UTF-8, an oversize body) gets an error envelope, never HTTP 5xx.",
-    clause="interface.md §5.1, §14",
+    requirement="REQ-ENV-06",
     area="envelope",
 )
 def env_06(target: Target) -> None:

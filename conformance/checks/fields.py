@@ -30,7 +30,7 @@ def _attendance(target: Target, **change: Any) -> dict[str, Any]:
 @check(
     "FMT-01",
     "A payload missing a required field is refused with -1 naming the field ([list][i][field]).",
-    clause="data.md §3; interface.md §5.3 (grammar)",
+    requirement="REQ-FMT-01",
     area="fields",
     smoke=True,
 )
@@ -49,9 +49,8 @@ def fmt_01(target: Target) -> None:
 @check(
     "FMT-02",
     "A resident ID number with a wrong check digit is refused.",
-    clause="data.md §5.1 (GB 11643)",
+    requirement="REQ-FMT-02",
     area="fields",
-    severity="should",
 )
 def fmt_02(target: Target) -> None:
     good = setup.factory(target).id_number()
@@ -60,13 +59,13 @@ def fmt_02(target: Target) -> None:
     refused_sync_or_async(first, final, "[idCardNumber]")
 
 
-@check("FMT-03", "A code outside its code table is refused with -1.", clause="data.md §4, §5.7", area="fields")
+@check("FMT-03", "A code outside its code table is refused with -1.", requirement="REQ-FMT-03", area="fields")
 def fmt_03(target: Target) -> None:
     expect_refused(target.call("ProjectWorker.Add", _workers(target, workType="999")), (-1,), "[workType]")
     expect_refused(target.call("WorkerAttendance.Add", _attendance(target, direction="03")), (-1,), "[direction]")
 
 
-@check("FMT-04", "A date in the wrong format is refused with -1.", clause="data.md §5.6", area="fields")
+@check("FMT-04", "A date in the wrong format is refused with -1.", requirement="REQ-FMT-04", area="fields")
 def fmt_04(target: Target) -> None:
     when = (target.now() - timedelta(hours=1)).strftime("%Y/%m/%d %H:%M")
     expect_refused(target.call("WorkerAttendance.Add", _attendance(target, date=when)), (-1,), "[date]")
@@ -75,7 +74,7 @@ def fmt_04(target: Target) -> None:
 @check(
     "FMT-05",
     "An areaCode outside the administrative divisions is refused with 参数值不正确,请参见行政区划字典表!.",
-    clause="interface.md §5.3; data.md §3.3",
+    requirement="REQ-FMT-05",
     area="fields",
 )
 def fmt_05(target: Target) -> None:
@@ -92,9 +91,8 @@ def fmt_05(target: Target) -> None:
 @check(
     "FMT-06",
     "ProjectWorker.Add with an idCardType other than 01 is refused (strict profile).",
-    clause="interface.md §10.4",
+    requirement="REQ-FMT-06",
     area="fields",
-    severity="should",
     profiles=("strict",),
 )
 def fmt_06(target: Target) -> None:
@@ -105,7 +103,7 @@ def fmt_06(target: Target) -> None:
 @check(
     "FMT-07",
     "Every method with required fields refuses an empty data object with -1 naming one of them.",
-    clause="data.md §3; interface.md §8",
+    requirement="REQ-FMT-01",
     area="fields",
 )
 def fmt_07(target: Target) -> None:

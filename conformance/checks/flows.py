@@ -34,7 +34,7 @@ def _rows(target: Target, method: str, data: dict[str, Any]) -> list[dict[str, A
 @check(
     "FLOW-01",
     "The full upload flow succeeds in order and every query returns what was written.",
-    clause="interface.md §10.1, §8",
+    requirement="REQ-FLOW-01",
     area="flows",
     smoke=True,
 )

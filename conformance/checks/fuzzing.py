@@ -12,7 +12,7 @@ from conformance.target import Target
 @check(
     "FUZZ-01",
     "Generated data is accepted when valid, refused with -1 when invalid, and never answered 5xx.",
-    clause="interface.md §5.3, §14; data.md §5",
+    requirement="REQ-ENV-06",
     area="fuzzing",
 )
 def fuzz_01(target: Target) -> None:

@@ -24,7 +24,7 @@ def _workers(target: Target, n: int, **change: Any) -> dict[str, Any]:
 @check(
     "LIM-01",
     "ProjectWorker.Add with 6 workers is refused with -1.",
-    clause="interface.md §9",
+    requirement="REQ-LIM-01",
     area="limits",
     smoke=True,
 )
@@ -35,7 +35,7 @@ def lim_01(target: Target) -> None:
 @check(
     "LIM-02",
     "WorkerAttendance.Add with 21 records is refused with -1.",
-    clause="interface.md §9",
+    requirement="REQ-LIM-02",
     area="limits",
     smoke=True,
 )
@@ -45,7 +45,7 @@ def lim_02(target: Target) -> None:
     expect_refused(target.call("WorkerAttendance.Add", data), (-1,), "[dataList]")
 
 
-@check("LIM-03", "WorkerEntryExit.Add with 51 workers is refused with -1.", clause="interface.md §9", area="limits")
+@check("LIM-03", "WorkerEntryExit.Add with 51 workers is refused with -1.", requirement="REQ-LIM-03", area="limits")
 def lim_03(target: Target) -> None:
     body, sys_no = setup.team(target)
     f = setup.factory(target)
@@ -53,7 +53,7 @@ def lim_03(target: Target) -> None:
     expect_refused(target.call("WorkerEntryExit.Add", data), (-1,), "[workerList]")
 
 
-@check("LIM-04", "WorkerContract.Add with 6 contracts is refused with -1.", clause="interface.md §9", area="limits")
+@check("LIM-04", "WorkerContract.Add with 6 contracts is refused with -1.", requirement="REQ-LIM-03", area="limits")
 def lim_04(target: Target) -> None:
     body, _ = setup.team(target)
     f = setup.factory(target)
@@ -62,7 +62,7 @@ def lim_04(target: Target) -> None:
     )
 
 
-@check("LIM-05", "Payroll.Add with 21 details is refused with -1.", clause="interface.md §9", area="limits")
+@check("LIM-05", "Payroll.Add with 21 details is refused with -1.", requirement="REQ-LIM-03", area="limits")
 def lim_05(target: Target) -> None:
     body, sys_no = setup.team(target)
     f = setup.factory(target)
@@ -89,7 +89,7 @@ def _noise_jpeg(min_bytes: int) -> str:
 @check(
     "LIM-06",
     "A headImage over 50 KB is refused with [headImage]大小超过限制50KB!.",
-    clause="interface.md §5.3, §9",
+    requirement="REQ-LIM-04",
     area="limits",
 )
 def lim_06(target: Target) -> None:
@@ -100,7 +100,7 @@ def lim_06(target: Target) -> None:
 @check(
     "LIM-07",
     "A headImage that is not jpg/jpeg/png is refused with 格式无效.",
-    clause="interface.md §5.3, §9",
+    requirement="REQ-LIM-04",
     area="limits",
 )
 def lim_07(target: Target) -> None:

@@ -22,7 +22,7 @@ def _page(target: Target, index: int, size: int) -> dict[str, Any]:
     return page
 
 
-@check("PAGE-01", "pageSize over 50 is refused with -1.", clause="interface.md §7", area="pagination", smoke=True)
+@check("PAGE-01", "pageSize over 50 is refused with -1.", requirement="REQ-PAGE-01", area="pagination", smoke=True)
 def page_01(target: Target) -> None:
     data = {"pageIndex": 0, "pageSize": 51, "projectCode": target.tenant.projectCode}
     expect_refused(target.call("ProjectWorker.Query", data), (-1,), "[pageSize]")
@@ -31,7 +31,7 @@ def page_01(target: Target) -> None:
 @check(
     "PAGE-02",
     "pageIndex is 0-based: pages 0, 1, 2 of size 1 return the first, second and third rows.",
-    clause="interface.md §7",
+    requirement="REQ-PAGE-01",
     area="pagination",
 )
 def page_02(target: Target) -> None:
@@ -47,7 +47,7 @@ def page_02(target: Target) -> None:
 @check(
     "PAGE-03",
     "Query answers carry pageIndex, pageSize, totalCount and rows, echoing the request.",
-    clause="interface.md §5.1, §7",
+    requirement="REQ-PAGE-02",
     area="pagination",
 )
 def page_03(target: Target) -> None:

@@ -17,9 +17,8 @@ def _data(target: Target) -> dict[str, object]:
 @check(
     "TS-01",
     "A timestamp outside the ±10 minute window is refused.",
-    clause="spec README defaults (timestamp window); interface.md §16.1",
+    requirement="REQ-TS-01",
     area="replay",
-    severity="should",
     profiles=("strict",),
 )
 def ts_01(target: Target) -> None:
@@ -28,7 +27,7 @@ def ts_01(target: Target) -> None:
     expect(code_of(exchange) not in (0, None), f"a 20-minute-old timestamp was accepted: {exchange.body[:200]}")
 
 
-@check("TS-02", "A timestamp that is not yyyyMMddHHmmss is refused with -1.", clause="interface.md §2.3", area="replay")
+@check("TS-02", "A timestamp that is not yyyyMMddHHmmss is refused with -1.", requirement="REQ-TS-02", area="replay")
 def ts_02(target: Target) -> None:
     moment = target.now().strftime("%Y-%m-%d %H:%M:%S")
     expect_refused(target.post(target.params("Team.Query", _data(target), timestamp=moment)), (-1,))
@@ -37,9 +36,8 @@ def ts_02(target: Target) -> None:
 @check(
     "NONCE-01",
     "The same signed request sent twice is refused the second time.",
-    clause="spec README defaults (nonce replay)",
+    requirement="REQ-NONCE-01",
     area="replay",
-    severity="should",
     profiles=("strict",),
 )
 def nonce_01(target: Target) -> None:

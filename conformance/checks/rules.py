@@ -13,7 +13,7 @@ from conformance.target import Target
 @check(
     "RULE-01",
     "A worker already in the project fails with 项目中已存在身份证为：…的工人!.",
-    clause="interface.md §10.2, §6.2",
+    requirement="REQ-RULE-01",
     area="rules",
     smoke=True,
 )
@@ -29,7 +29,7 @@ def rule_01(target: Target) -> None:
 @check(
     "RULE-02",
     "A duplicate team name fails with 班组已存在… carrying the existing teamSysNo.",
-    clause="interface.md §10.2, §6.2",
+    requirement="REQ-RULE-02",
     area="rules",
 )
 def rule_02(target: Target) -> None:
@@ -42,7 +42,7 @@ def rule_02(target: Target) -> None:
 @check(
     "RULE-03",
     "A participating company added twice fails with 参建单位已存在.",
-    clause="interface.md §10.2, §8.3",
+    requirement="REQ-RULE-03",
     area="rules",
 )
 def rule_03(target: Target) -> None:
@@ -54,7 +54,7 @@ def rule_03(target: Target) -> None:
 @check(
     "RULE-04",
     "An unknown teamSysNo is refused with [teamSysNo]值超出范围或无效.",
-    clause="interface.md §5.3, §10.1",
+    requirement="REQ-RULE-04",
     area="rules",
 )
 def rule_04(target: Target) -> None:
@@ -67,7 +67,7 @@ def rule_04(target: Target) -> None:
 @check(
     "RULE-05",
     "An entry/exit date in the future is refused with 不能大于当天!.",
-    clause="interface.md §5.3, §10.3",
+    requirement="REQ-RULE-05",
     area="rules",
 )
 def rule_05(target: Target) -> None:
@@ -82,7 +82,7 @@ def rule_05(target: Target) -> None:
 @check(
     "RULE-06",
     "A payMonth after the current month is refused with [payMonth]不能大于今天!.",
-    clause="interface.md §5.3, §10.3",
+    requirement="REQ-RULE-05",
     area="rules",
 )
 def rule_06(target: Target) -> None:
@@ -96,7 +96,7 @@ def rule_06(target: Target) -> None:
 @check(
     "RULE-07",
     "An entry/exit date earlier than the worker's previous one fails with 不能小于历史进退场时间!.",
-    clause="interface.md §5.3, §10.3",
+    requirement="REQ-RULE-06",
     area="rules",
 )
 def rule_07(target: Target) -> None:
@@ -111,7 +111,7 @@ def rule_07(target: Target) -> None:
 @check(
     "RULE-08",
     "Payroll for a worker not in the project fails with …不允许上传该工人的工资发放信息!.",
-    clause="interface.md §5.3, §10.1",
+    requirement="REQ-RULE-07",
     area="rules",
 )
 def rule_08(target: Target) -> None:

@@ -23,7 +23,7 @@ def _with_sign(form: dict[str, str], text: str) -> dict[str, str]:
 @check(
     "SIG-01",
     "A request signed per §3.1 (Chinese and quotes in data included) is accepted.",
-    clause="interface.md §3.1, §3.3",
+    requirement="REQ-SIG-01",
     area="signature",
     smoke=True,
 )
@@ -34,7 +34,7 @@ def sig_01(target: Target) -> None:
 @check(
     "SIG-02",
     "A sign string hashed without lowercasing is refused with -2.",
-    clause="interface.md §3.1 step 5; vectors.json not_lowercased",
+    requirement="REQ-SIG-02",
     area="signature",
     smoke=True,
 )
@@ -47,7 +47,7 @@ def sig_02(target: Target) -> None:
 @check(
     "SIG-03",
     "A sign string built from URL-encoded values is refused with -2.",
-    clause="interface.md §3.1 step 3; vectors.json values_url_encoded_in_sign_string",
+    requirement="REQ-SIG-02",
     area="signature",
 )
 def sig_03(target: Target) -> None:
@@ -60,7 +60,7 @@ def sig_03(target: Target) -> None:
 @check(
     "SIG-04",
     "A sign string without &appsecret=<secret> is refused with -2.",
-    clause="interface.md §3.1 step 4; vectors.json appsecret_omitted",
+    requirement="REQ-SIG-02",
     area="signature",
 )
 def sig_04(target: Target) -> None:
@@ -72,7 +72,7 @@ def sig_04(target: Target) -> None:
 @check(
     "SIG-05",
     "The method name's letter case does not affect the signature (never -2 for an upper-case method).",
-    clause="interface.md §3.1, vectors.json gen-sign-uppercase-method",
+    requirement="REQ-SIG-03",
     area="signature",
 )
 def sig_05(target: Target) -> None:
@@ -85,7 +85,7 @@ def sig_05(target: Target) -> None:
 @check(
     "SIG-06",
     "A corpsign that is sent but left out of the sign string is refused with -2.",
-    clause="interface.md §3.4; vectors.json corpsign_sent_but_not_signed",
+    requirement="REQ-SIG-04",
     area="signature",
 )
 def sig_06(target: Target) -> None:
@@ -98,7 +98,7 @@ def sig_06(target: Target) -> None:
 
 
 @check(
-    "SIG-07", "data changed after signing is refused with -2.", clause="interface.md §3.2", area="signature", smoke=True
+    "SIG-07", "data changed after signing is refused with -2.", requirement="REQ-SIG-05", area="signature", smoke=True
 )
 def sig_07(target: Target) -> None:
     form = _query(target)

@@ -16,7 +16,7 @@ def _other(target: Target) -> str:
 @check(
     "TEN-01",
     "An appid cannot read another tenant's project (refused with -3, or no rows).",
-    clause="interface.md §2.4",
+    requirement="REQ-TEN-01",
     area="tenancy",
     smoke=True,
 )
@@ -37,7 +37,7 @@ def ten_01(target: Target) -> None:
             )
 
 
-@check("TEN-02", "An appid cannot write into another tenant's project.", clause="interface.md §2.4", area="tenancy")
+@check("TEN-02", "An appid cannot write into another tenant's project.", requirement="REQ-TEN-01", area="tenancy")
 def ten_02(target: Target) -> None:
     other = _other(target)
     team = {
@@ -58,9 +58,8 @@ def ten_02(target: Target) -> None:
 @check(
     "RATE-01",
     "Over the configured rate limit the platform answers -5.",
-    clause="interface.md §5.2",
+    requirement="REQ-RATE-01",
     area="tenancy",
-    severity="should",
 )
 def rate_01(target: Target) -> None:
     burst = int(target.cache.get("rate_burst", 0))

@@ -18,14 +18,15 @@ from conformance.runner import Run
 def spec_hash() -> str:
     """SHA-256 over the specification data the checks rely on (vectors, code tables, requirements)."""
     digest = hashlib.sha256()
-    for name in ("vectors.json", "code-tables.json", "regions.json"):
+    for name in ("vectors.json", "code-tables.json", "regions.json", "requirements.yaml"):
         digest.update(files("fixtures").joinpath("data", name).read_bytes())
-    digest.update(files("conformance").joinpath("requirements.yaml").read_bytes())
     return digest.hexdigest()
 
 
 def catalogue_hash() -> str:
-    text = json.dumps([[c.id, c.statement, c.clause, c.severity] for c in all_checks().values()], ensure_ascii=False)
+    text = json.dumps(
+        [[c.id, c.statement, c.requirement.id, c.clause, c.severity] for c in all_checks().values()], ensure_ascii=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -76,7 +77,9 @@ def write_all(
     junit.write(run, paths.junit)
     paths.json.write_text(json.dumps({**run.to_json(), "meta": meta}, ensure_ascii=False, indent=1), encoding="utf-8")
     html.write(run, paths.html, meta)
-    plan = [[r.check.id, r.check.statement, r.check.clause, r.check.severity] for r in run.results]
+    plan = [
+        [r.check.id, r.check.statement, r.check.requirement.id, r.check.clause, r.check.severity] for r in run.results
+    ]
     manifest = {
         "kind": "jzgr-conformance-evidence/1",
         "plan": run.plan,

@@ -34,7 +34,13 @@ def write(run: Run, path: Path) -> None:
                 time=f"{r.duration:.3f}",
             )
             props = ET.SubElement(case, "properties")
-            for key, value in (("clause", r.check.clause), ("severity", r.check.severity), ("status", r.status)):
+            check = r.check
+            for key, value in (
+                ("requirement", check.requirement.id),
+                ("clause", check.clause),
+                ("severity", check.severity),
+                ("status", r.status),
+            ):
                 ET.SubElement(props, "property", name=key, value=value)
             if r.status == "failed":
                 ET.SubElement(

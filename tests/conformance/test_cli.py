@@ -199,7 +199,7 @@ def test_list_prints_bracketed_clauses_whole(capsys: pytest.CaptureFixture[str])
     assert code == 0
     lines = out.splitlines()
     assert len(lines) >= 10 and all(line.endswith("]") for line in lines)
-    assert any("[interface.md §3.1, §3.3]" in line for line in lines)
+    assert any("[REQ-SIG-01: interface.md §3.1, §3.3]" in line for line in lines)
 
 
 def test_verify_a_missing_package_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

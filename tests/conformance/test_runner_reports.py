@@ -127,6 +127,14 @@ def test_reports_are_written_and_consistent(target: Target, tmp_path: Path) -> N
     assert report["meta"]["spec_sha256"] == bundle.spec_hash()
     page = written.html.read_text(encoding="utf-8")
     assert '<svg id="chart"' in page and page.count("<rect") >= 2 and "ENV-01" in page
+    # every report names the requirement each check tests, with the registry's clause (issue 14)
+    assert [(r["id"], r["requirement"]) for r in report["results"]][:2] == [
+        ("ENV-01", "REQ-ENV-01"),
+        ("SIG-01", "REQ-SIG-01"),
+    ]
+    assert report["results"][1]["clause"] == "interface.md §3.1, §3.3" and "<td>REQ-SIG-01</td>" in page
+    case = next(c for s in suites for c in s.iter("testcase") if c.get("name", "").startswith("SIG-01"))
+    assert {p.get("name"): p.get("value") for p in case.iter("property")}["requirement"] == "REQ-SIG-01"
     verified = evidence.verify(written.evidence.read_bytes())
     assert verified.manifest["seed"] == run.seed and [c[0] for c in verified.manifest["checks"]] == [
         "ENV-01",

@@ -24,6 +24,7 @@ from simulator.config import DEFECTS
 from simulator.platform import Platform
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
+from standard import requirements
 from standard.envelope import BEIJING
 from tests.simulator.conftest import plan_tenant
 
@@ -219,7 +220,9 @@ def test_failure_reasons_print_bracketed_field_paths_whole(
     def fails(target: object) -> None:
         raise CheckFailed(reason)
 
-    monkeypatch.setitem(REGISTRY, "ZZZ-01", Check("ZZZ-01", "A check that fails.", "test", "must", "zzz", fails))
+    monkeypatch.setitem(
+        REGISTRY, "ZZZ-01", Check("ZZZ-01", "A check that fails.", requirements.get("REQ-FMT-03"), "zzz", fails)
+    )
     creds = _credentials(tmp_path / "creds.json", served.url, tenants[:1])
     code, out, err = _conform(capsys, "--credentials", str(creds), "--report-dir", str(tmp_path), "--only", "ZZZ-01")
     assert code == 1 and out.splitlines()[0] == "FAIL: 1 failed requirement: ZZZ-01"

@@ -54,7 +54,7 @@ def test_pytest_plugin_reports_a_failing_check(
     finally:
         running.stop()
     result.assert_outcomes(passed=2, failed=5)
-    assert "SIG-02 (interface.md §3.1 step 5" in result.stdout.str()
+    assert "SIG-02 (REQ-SIG-02, interface.md §3.1, §3.2" in result.stdout.str()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -105,5 +105,6 @@ def test_traffic_page_shows_verdicts_and_the_explainer(
     )
     assert httpx.post(site_server.url, data=form).json()["code"] == -2
     page = httpx.get(f"{_base(site_server)}/traffic/{t.appid}").text
-    assert 'data-code="-2"' in page and "SIG-01" in page
+    assert 'data-code="-2"' in page and "REQ-SIG-01" in page
+    assert 'title="A request signed per §3.1' in page  # the failed requirement's statement, from the registry
     assert "secret" in page  # the explainer's sentence about the secret used
