@@ -35,16 +35,23 @@ def _check_free(listen: tuple[str, int]) -> None:
             raise EnvironmentProblem(f"--listen {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
 
 
+def _credentials(path: Path | None) -> Path:
+    if path is None:
+        raise UsageProblem("--credentials FILE is required (the file jzgr sim serve --credentials-out writes)")
+    return path
+
+
 @app.command("serve")
 def serve(
     platform: Annotated[str, typer.Option(help="the platform's open.api URL")],
-    credentials: Annotated[
-        Path,
-        typer.Option(
-            "--credentials", "--tenant-file", "--creds", help="the credentials file of jzgr sim serve --credentials-out"
-        ),
-    ],
     devices: Annotated[Path, typer.Option(help="the site file (site.yaml): project, gates, roster")],
+    credentials: Annotated[
+        Path | None,
+        typer.Option("--credentials", help="the credentials file of jzgr sim serve --credentials-out (required)"),
+    ] = None,
+    credentials_alias: Annotated[
+        Path | None, typer.Option("--tenant-file", "--creds", hidden=True, help="old name of --credentials")
+    ] = None,
     db: Annotated[str, typer.Option(help="sqlite:///vendor.db or postgresql://…")] = "sqlite:///vendor.db",
     listen: Annotated[str, typer.Option(help="HOST:PORT of the vendor's listener")] = "127.0.0.1:9080",
     dataset: Annotated[
@@ -67,10 +74,11 @@ def serve(
         site = site_mod.load(devices)
     except site_mod.SiteError as exc:
         raise UsageProblem(str(exc).splitlines()[0]) from None
+    credentials_file = _credentials(credentials or credentials_alias)
     try:
-        tenant = load_tenant(credentials, site.project_code)
+        tenant = load_tenant(credentials_file, site.project_code)
     except FileNotFoundError:
-        raise UsageProblem(f"--credentials {credentials}: no such file") from None
+        raise UsageProblem(f"--credentials {credentials_file}: no such file") from None
     except (ValueError, KeyError) as exc:
         raise UsageProblem(f"--credentials: {exc}") from None
     config = Config(
