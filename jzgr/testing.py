@@ -135,8 +135,11 @@ def _sample_site() -> Path:
 
 
 @contextmanager
-def start_processes(site: Path | None = None, workdir: Path | None = None) -> Iterator[JzgrPlatform]:
-    """The simulator (SQLite, demo tenants) and a device fleet as local processes on free ports."""
+def start_processes(
+    site: Path | None = None, workdir: Path | None = None, sim_options: Sequence[str] = ()
+) -> Iterator[JzgrPlatform]:
+    """The simulator (SQLite, demo tenants; ``sim_options`` added to its command line) and a device
+    fleet as local processes on free ports."""
     with ExitStack() as stack:
         folder = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jzgr-platform-")))
         token = secrets.token_hex(16)
@@ -151,6 +154,7 @@ def start_processes(site: Path | None = None, workdir: Path | None = None) -> It
                 f"--db=sqlite:///{folder / 'sim.db'}",
                 "--seed-demo",
                 f"--credentials-out={creds_file}",
+                *sim_options,
             ],
             folder / "sim.log",
             env,
