@@ -50,7 +50,7 @@ class Example:
 def _commands(block: str) -> Iterator[tuple[str, int]]:
     """(command, expected exit code) of each command line; a trailing ``\\`` continues a line."""
     for logical in block.replace("\\\n", " ").splitlines():
-        words = shlex.split(logical, comments=False, posix=True) if logical.strip() else []
+        words = shlex.split(logical, comments=True, posix=True) if logical.strip() else []
         if not words or words[0].startswith("#"):
             continue
         command, _, comment = logical.partition("  #")
