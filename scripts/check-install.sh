@@ -13,7 +13,8 @@ wheel=$(ls "$work"/wheel/jzgr-*.whl)
 "$work/venv/bin/python" -m pip install -q "$wheel"
 cd "$work"
 "$work/venv/bin/jzgr" --help >/dev/null
-"$work/venv/bin/jzgr" conform list | grep -q '^SIG-02 '
+"$work/venv/bin/jzgr" conform list >"$work/checks.txt"
+grep -q '^SIG-02 ' "$work/checks.txt"
 # jzgr sim serve from the wheel: start it, /healthz, certify it with the smoke plan (the report's
 # templates), stop it
 port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -33,6 +34,19 @@ test -s "$work/report/report.html" && test -s "$work/report/evidence.zip"
 "$work/venv/bin/jzgr" report verify "$work/report/evidence.zip" >/dev/null
 kill -INT "$sim"
 wait "$sim" || true
+# the jzgr_platform fixture, from the wheel's pytest11 entry point, in a vendor's own test suite
+"$work/venv/bin/python" -m pip install -q pytest
+mkdir "$work/vendor-tests"
+cat >"$work/vendor-tests/test_vendor.py" <<'PY'
+import httpx
+
+
+def test_the_platform_answers(jzgr_platform):
+    assert httpx.get(jzgr_platform.url.removesuffix("open.api") + "healthz").status_code == 200
+    assert jzgr_platform.credentials["tenants"]
+    assert httpx.get(jzgr_platform.devices_control_url + "/devices").json()["devices"]
+PY
+(cd "$work/vendor-tests" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider --jzgr-platform processes >"$work/pytest.log" 2>&1) || { cat "$work/pytest.log"; exit 1; }
 "$work/venv/bin/jzgr" fixtures generate --seed 7 --workers 12 --out "$work/dataset" >/dev/null
 test -s "$work/dataset/dataset.json"
 ls "$work/dataset/photos" | grep -q '\.jpg$'
@@ -58,4 +72,4 @@ async def main() -> None:
 
 asyncio.run(main())
 PY
-echo "check-install: the wheel in a fresh venv; jzgr --help, conform list, sim serve (healthz, the smoke plan, report verify), fixtures generate, the device samples and the console work from another directory"
+echo "check-install: the wheel in a fresh venv; jzgr --help, conform list, sim serve (healthz, the smoke plan, report verify), fixtures generate, the device samples, the console and the jzgr_platform fixture work from another directory"
