@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # One image for every role: the entrypoint is `jzgr`, so any subcommand runs as
 #   docker build -t jzgr .
 #   docker run --rm jzgr --help
