@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,10 +96,30 @@ class _TellingClient(PlatformClient):
         return "rate limited by the platform (code -5)" if rate_limited else None
 
 
+def _read_data(data: str) -> Any:
+    """--data: ``-`` reads stdin, text starting with ``{`` or ``[`` is the JSON itself, anything else a file."""
+    inline = data.lstrip()[:1] in ("{", "[")
+    shown = "(stdin)" if data == "-" else "(inline JSON)" if inline else data
+    try:
+        text = sys.stdin.read() if data == "-" else data if inline else Path(data).read_text(encoding="utf-8")
+        return json.loads(text)
+    except OSError as exc:
+        raise UsageProblem(f"--data {shown}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise UsageProblem(f"--data {shown}: not JSON ({exc})") from None
+
+
 @app.command("call")
 def call(
     method: Annotated[str, typer.Argument(help="e.g. WorkerAttendance.Add")],
-    data: Annotated[Path, typer.Option(help="plaintext JSON of data (marked fields are encrypted for you)")],
+    data: Annotated[
+        str,
+        typer.Option(
+            metavar="FILE|JSON|-",
+            help="plaintext JSON of data: a file, the JSON itself ('{\"teamName\": …}') or - for stdin "
+            "(marked fields are encrypted for you)",
+        ),
+    ],
     url: Annotated[str | None, typer.Option(help="the open.api URL")] = None,
     appid: Annotated[str | None, typer.Option(help="the appid (project code or enterprise appid)")] = None,
     secret: Annotated[str | None, typer.Option(help="the appsecret")] = None,
@@ -136,12 +157,7 @@ def call(
     spec = methods.get(method)
     if spec is None:
         raise UsageProblem(f"unknown method {method!r}; known: {', '.join(methods.METHODS)}")
-    try:
-        body: Any = json.loads(data.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageProblem(f"--data {data}: cannot read it ({exc.strerror})") from None
-    except ValueError as exc:
-        raise UsageProblem(f"--data {data}: not JSON ({exc})") from None
+    body = _read_data(data)
     client = _TellingClient(
         url,
         appid,

@@ -34,10 +34,13 @@ def requirement_statement(rule_id: str) -> str:
 TEMPLATES.env.globals["requirement_statement"] = requirement_statement
 
 
+CHART_LEFT = 44  # room for the y-axis labels
+
+
 def hourly_bars(hourly: list[int], width: int = 720, height: int = 180) -> list[dict[str, Any]]:
     """Geometry of the clock-ins-per-hour bar chart (drawn as inline SVG by the template)."""
     top = max(hourly) or 1
-    slot = width / 24
+    slot = (width - CHART_LEFT) / 24
     bars = []
     for hour, n in enumerate(hourly):
         h = round((height - 20) * n / top, 1)
@@ -45,13 +48,20 @@ def hourly_bars(hourly: list[int], width: int = 720, height: int = 180) -> list[
             {
                 "hour": hour,
                 "n": n,
-                "x": round(hour * slot + 2, 1),
+                "x": round(CHART_LEFT + hour * slot + 2, 1),
                 "w": round(slot - 4, 1),
                 "y": round(height - 20 - h, 1),
                 "h": h,
             }
         )
     return bars
+
+
+def hourly_axis(hourly: list[int], height: int = 180) -> list[dict[str, Any]]:
+    """The y-axis ticks of that chart: 0, the middle and the busiest hour's count, at their heights."""
+    top = max(hourly)
+    values = sorted({0, top // 2, top}) if top else [0]
+    return [{"value": v, "y": round(height - 20 - (height - 20) * v / (top or 1), 1)} for v in values]
 
 
 def build(platform: Platform, oversight: Oversight | None = None) -> Starlette:
@@ -79,7 +89,13 @@ def build(platform: Platform, oversight: Oversight | None = None) -> Starlette:
         view = watch.region(found)
         roles = code_tables.table("projectCorpType")
         return page(
-            request, "region.html.j2", view=view, bars=hourly_bars(view.hourly), settings=watch.settings, roles=roles
+            request,
+            "region.html.j2",
+            view=view,
+            bars=hourly_bars(view.hourly),
+            axis=hourly_axis(view.hourly),
+            settings=watch.settings,
+            roles=roles,
         )
 
     async def region_redirect(request: Request) -> Response:

@@ -38,6 +38,7 @@ def _chart(run: Run) -> list[dict[str, Any]]:
 def render(run: Run, meta: dict[str, Any]) -> str:
     # Always escape: the page shows statements with <placeholders> and bodies from the platform under test.
     env = Environment(loader=PackageLoader("conformance", "templates"), autoescape=True)
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}  # Chinese as Chinese, not \u escapes
     return env.get_template("report.html.j2").render(run=run.to_json(), chart=_chart(run), colours=COLOURS, meta=meta)
 
 
