@@ -74,7 +74,9 @@ def examples(page: Path) -> list[Example]:
         for row in re.finditer(r"^\| `(jzgr [^`]+)` \|(.*)$", text, re.M):
             said = re.search(r"\bexit (\d)\b", row.group(2))
             line = text[: row.start()].count("\n") + 1
-            found.append(Example(page, line, row.group(1), int(said.group(1)) if said else 0))
+            skipped = NOT_RUN.search(row.group(2))  # a row may say why it is not run here
+            reason = skipped.group(1) if skipped else ""
+            found.append(Example(page, line, row.group(1), int(said.group(1)) if said else 0, reason))
     return found
 
 
