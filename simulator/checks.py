@@ -1,11 +1,11 @@
 """Request checks in the platform's order, one small function per concern. Each either passes
-or raises ``Reject`` with the envelope code, the platform's message and a stable check id."""
+or raises ``Reject`` with the envelope code, the platform's message and a stable check id; the
+chain (``run``) turns a received request into a ``Verified`` one, which the write path consumes."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,28 +25,62 @@ class Reject(Exception):
         self.check_id = check_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
-    """A received request as the checks see it."""
+    """A received request as the first checks see it, before its appid is known."""
 
     form: dict[str, str]
     pairs: list[tuple[str, str]]  # as received, repeated keys included
     client_ip: str
     ts: float  # simulator time of arrival, epoch seconds
     now: datetime  # the same, aware Beijing time
-    sent: datetime | None = None  # the request's timestamp parameter, once TS-02 has parsed it
-    tenant: Tenant | None = None
-    method: methods.Method | None = None
     verdicts: list[tuple[str, str]] = field(default_factory=list)  # (check id, "pass" | message)
-    nonce_window: float | None = None  # set when the nonce must be remembered (NONCE-01)
 
     def passed(self, check_id: str) -> None:
         self.verdicts.append((check_id, "pass"))
 
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """A request whose appid names a tenant and whose timestamp parsed: what the later checks see."""
+
+    received: Request
+    sent: datetime  # the request's timestamp parameter (TS-02)
+    tenant: Tenant
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self.received.form
+
+    @property
+    def client_ip(self) -> str:
+        return self.received.client_ip
+
+    @property
+    def now(self) -> datetime:
+        return self.received.now
+
+    def passed(self, check_id: str) -> None:
+        self.received.verdicts.append((check_id, "pass"))
+
     @property
     def order(self) -> list[str]:
         """Form keys in the order received (for the explainer)."""
-        return list(dict.fromkeys(key for key, _ in self.pairs))
+        return list(dict.fromkeys(key for key, _ in self.received.pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A request that passed every check: what the write path consumes (typed, never changed)."""
+
+    form: dict[str, str]
+    client_ip: str
+    ts: float  # simulator time of arrival, epoch seconds
+    now: datetime  # the same, aware Beijing time
+    tenant: Tenant
+    method: methods.Method
+    verdicts: list[tuple[str, str]]  # the checks passed, in order (the inspection log's)
+    nonce_window: float | None  # seconds the nonce is remembered; None: replays not refused (NONCE-01)
 
 
 @dataclass
@@ -57,7 +91,6 @@ class Context:
     tenants: TenantRegistry
 
 
-Check = Callable[[Context, Request], None]
 NONCE_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 BAD_PARAM = "请求参数无效:"
 
@@ -78,27 +111,27 @@ def params_present(ctx: Context, req: Request) -> None:
     req.passed("ENV-01")
 
 
-def timestamp_format(ctx: Context, req: Request) -> None:
+def timestamp_format(ctx: Context, req: Request) -> datetime:
     """TS-02: yyyyMMddHHmmss."""
     try:
-        req.sent = envelope.parse_timestamp(req.form["timestamp"])
+        sent = envelope.parse_timestamp(req.form["timestamp"])
     except ValueError:
         raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp格式不正确,应为yyyyMMddHHmmss!", "TS-02") from None
     req.passed("TS-02")
+    return sent
 
 
-def appid_known(ctx: Context, req: Request) -> None:
+def appid_known(ctx: Context, req: Request) -> Tenant:
     """ENV-04: 请求参数无效:appid无效!"""
     tenant = ctx.tenants.get(req.form["appid"])
     if tenant is None or tenant.disabled:
         raise Reject(Code.BAD_PARAMETER, "请求参数无效:appid无效!", "ENV-04")
-    req.tenant = tenant
     req.passed("ENV-04")
+    return tenant
 
 
-def signature_valid(ctx: Context, req: Request) -> None:
+def signature_valid(ctx: Context, req: Identified) -> None:
     """SIG-01: the sign; on mismatch the explainer's sentence when the tenant has diagnostics on."""
-    assert req.tenant is not None
     if ctx.settings.defect("accept-bad-signature") or signature.verify(req.form, req.tenant.appsecret):
         req.passed("SIG-01")
         return
@@ -114,9 +147,8 @@ def signature_valid(ctx: Context, req: Request) -> None:
     raise Reject(Code.BAD_SIGNATURE, message, "SIG-01")
 
 
-def corpsign_valid(ctx: Context, req: Request) -> None:
+def corpsign_valid(ctx: Context, req: Identified) -> None:
     """SIG-02: corpsign present for tenants that require it, and = AES(corpKey + timestamp)."""
-    assert req.tenant is not None
     sent = req.form.get("corpsign")
     if not req.tenant.require_corpsign and not sent:
         return
@@ -129,16 +161,15 @@ def corpsign_valid(ctx: Context, req: Request) -> None:
     req.passed("SIG-02")
 
 
-def method_allowed(ctx: Context, req: Request) -> None:
+def method_allowed(ctx: Context, req: Identified) -> methods.Method:
     """PERM-01: a known method the tenant's key mode may call."""
-    assert req.tenant is not None
     spec = methods.get(req.form["method"])
     if spec is None:
         raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}method无效!", "PERM-01")
     if spec.key_mode == "enterprise" and req.tenant.mode != "enterprise":
         raise Reject(Code.NO_PERMISSION, f"无API访问权限:{spec.name}需要企业密钥!", "PERM-01")
-    req.method = spec
     req.passed("PERM-01")
+    return spec
 
 
 def _ip_in(ip: str, allowed: list[str]) -> bool:
@@ -156,17 +187,15 @@ def _ip_in(ip: str, allowed: list[str]) -> bool:
     return False
 
 
-def ip_allowed(ctx: Context, req: Request) -> None:
+def ip_allowed(ctx: Context, req: Identified) -> None:
     """IP-01: the tenant's allow-list, when configured."""
-    assert req.tenant is not None
     if req.tenant.ip_allow and not _ip_in(req.client_ip, req.tenant.ip_allow):
         raise Reject(Code.BAD_IP, f"IP校验错误:{req.client_ip}不在白名单中!", "IP-01")
     req.passed("IP-01")
 
 
-def rate_limited(ctx: Context, req: Request) -> None:
+def rate_limited(ctx: Context, req: Identified) -> None:
     """RATE-01: requests per minute per tenant, shared across workers through the database."""
-    assert req.tenant is not None
     if req.tenant.rate_limit is None:
         return
     window = int(ctx.clock.timestamp() // 60)
@@ -175,12 +204,11 @@ def rate_limited(ctx: Context, req: Request) -> None:
     req.passed("RATE-01")
 
 
-def timestamp_window(ctx: Context, req: Request) -> None:
+def timestamp_window(ctx: Context, req: Identified) -> None:
     """TS-01: the timestamp within ±window of the platform clock (switchable)."""
     window = ctx.settings.timestamp_window
     if window is None or ctx.settings.defect("ignore-timestamp-window"):
         return
-    assert req.sent is not None and req.tenant is not None
     skew = (req.sent - req.now).total_seconds()
     if abs(skew) > window:
         message = f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!"
@@ -226,35 +254,32 @@ def skew_diagnosis(sent: datetime, now: datetime, window: float) -> str:
     )
 
 
-def nonce_fresh(ctx: Context, req: Request) -> None:
-    """NONCE-01: a nonce is accepted once per tenant inside the window (switchable)."""
-    assert req.tenant is not None
+def nonce_fresh(ctx: Context, req: Identified) -> float | None:
+    """NONCE-01: a nonce is accepted once per tenant inside the window (switchable): the window to
+    remember it for, or None. Whether it is a replay is decided by the write path
+    (``writer.Writer.claim_nonce``), in the transaction that remembers it."""
     window = ctx.settings.nonce_window
     if window is None or ctx.settings.defect("accept-replayed-nonce"):
-        return
-    # Remembered by the platform in the request's own transaction (see Platform); here only marked.
-    req.nonce_window = window
+        return None
+    return window
 
 
 REPLAYED = f"{BAD_PARAM}nonce重复,请求已被处理!"
 
 
-# The platform's order: parameters (-1), appid (-1), signature (-2), permission (-3), IP (-4),
-# rate (-5); the replay checks run last so that only authentic requests consume a nonce.
-CHAIN: tuple[Check, ...] = (
-    params_present,
-    timestamp_format,
-    appid_known,
-    signature_valid,
-    corpsign_valid,
-    method_allowed,
-    ip_allowed,
-    rate_limited,
-    timestamp_window,
-    nonce_fresh,
-)
-
-
-def run(ctx: Context, req: Request) -> None:
-    for check in CHAIN:
-        check(ctx, req)
+def run(ctx: Context, req: Request) -> Verified:
+    """The checks in the platform's order: parameters (-1), appid (-1), signature (-2),
+    permission (-3), IP (-4), rate (-5); the replay check runs last so that only authentic
+    requests consume a nonce. Raises ``Reject`` at the first that fails."""
+    params_present(ctx, req)
+    sent = timestamp_format(ctx, req)
+    tenant = appid_known(ctx, req)
+    identified = Identified(req, sent, tenant)
+    signature_valid(ctx, identified)
+    corpsign_valid(ctx, identified)
+    method = method_allowed(ctx, identified)
+    ip_allowed(ctx, identified)
+    rate_limited(ctx, identified)
+    timestamp_window(ctx, identified)
+    window = nonce_fresh(ctx, identified)
+    return Verified(req.form, req.client_ip, req.ts, req.now, tenant, method, req.verdicts, window)
