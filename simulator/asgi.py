@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.config import KeyMatch, Settings, new_admin_token
+from simulator.config import Settings, new_admin_token
 from simulator.faults import Fault
 from simulator.form import decode_form
 from simulator.platform import Platform
@@ -22,7 +22,6 @@ from simulator.store import Store
 from simulator.upkeep import Upkeep
 from standard.data_files import load_json
 from standard.envelope import Code, Envelope
-from standard.profile import get_profile
 
 ADMIN_PREFIX = "/admin/api"
 Scope = MutableMapping[str, Any]
@@ -234,19 +233,8 @@ def tune_interpreter_for_serving() -> None:
 
 
 def settings_from_env() -> Settings:
-    """Settings for worker processes (uvicorn --workers imports the app by name)."""
-    env = os.environ
-    window = env.get("JZGR_SIM_TIMESTAMP_WINDOW", "600")
-    nonce = env.get("JZGR_SIM_NONCE_WINDOW", "600")
-    return Settings(
-        profile=get_profile(env.get("JZGR_SIM_PROFILE", "strict")),
-        async_delay=float(env.get("JZGR_SIM_ASYNC_DELAY", "1.0")),
-        timestamp_window=None if window == "off" else float(window),
-        nonce_window=None if nonce == "off" else float(nonce),
-        diagnostics=env.get("JZGR_SIM_DIAGNOSTICS", "on") != "off",
-        defects=frozenset(d for d in env.get("JZGR_SIM_DEFECTS", "").split(",") if d),
-        key_match=KeyMatch(env["JZGR_SIM_KEY_MATCH"]) if env.get("JZGR_SIM_KEY_MATCH") else None,
-    )
+    """Settings for worker processes (``jzgr sim serve`` passes them as ``JZGR_SIM_*``)."""
+    return Settings.from_env()
 
 
 def build_app() -> SimulatorApp:
