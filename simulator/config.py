@@ -1,17 +1,12 @@
-"""Simulator settings: strictness profile, windows, async delay, limits and test-only defects;
-given in code, or read from the ``JZGR_SIM_*`` variables ``jzgr sim serve`` sets for its serving
-processes (``Settings.from_env``, through pydantic-settings)."""
+"""Simulator settings: strictness profile, windows, async delay, limits and test-only defects."""
 
 from __future__ import annotations
 
 import enum
 import secrets
-from typing import Annotated, Any
+from dataclasses import dataclass, field
 
-from pydantic import PrivateAttr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
-
-from standard.profile import STRICT, Profile, get_profile
+from standard.profile import STRICT, Profile
 
 # Realistic platform bugs a conformance plan must catch (issue 5); switched on with --defect.
 DEFECTS = {
@@ -41,57 +36,20 @@ class KeyMatch(enum.StrEnum):
     CASE_INSENSITIVE = "case-insensitive"
 
 
-class Settings(BaseSettings):
-    """What a mock platform is configured with. ``Settings(...)`` takes only the values given (a
-    test's platform does not depend on the environment it runs in); ``Settings.from_env()`` reads
-    ``JZGR_SIM_<FIELD>``, with the spellings ``jzgr sim serve`` writes: a profile's name,
-    ``off`` for a window switched off, ``on``/``off``, defects separated by commas."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="JZGR_SIM_", env_ignore_empty=True, arbitrary_types_allowed=True, extra="forbid"
-    )
-
-    profile: Annotated[Profile, NoDecode] = STRICT
+@dataclass
+class Settings:
+    profile: Profile = STRICT
     async_delay: float = 1.0  # seconds of simulator time with status 0 before the final status
     timestamp_window: float | None = 600.0  # ±seconds; None switches the check off
     nonce_window: float | None = 600.0  # seconds a nonce is remembered; None switches replay checks off
     max_body: int = 8 * 1024 * 1024  # bytes; larger bodies are refused before being read whole
     diagnostics: bool = True  # explain -2 (the signature), TS-01 (the offset) and -1 (keys not read, undecryptable)
-    defects: Annotated[frozenset[str], NoDecode] = frozenset()
+    defects: frozenset[str] = field(default_factory=frozenset)
     traffic_retention: int = 10_000  # inspection-log entries kept per process
     key_match: KeyMatch | None = None  # None: the profile's (strict exact, lenient case-insensitive)
-    _parse_profile: tuple[Profile, KeyMatch, Profile] | None = PrivateAttr(None)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)  # the values given; ``from_env`` reads the environment
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        """The settings of a serving process, from its ``JZGR_SIM_*`` variables."""
-        return _FromEnvironment()
-
-    @field_validator("profile", mode="before")
-    @classmethod
-    def _profile_by_name(cls, value: Any) -> Any:
-        return get_profile(value) if isinstance(value, str) else value
-
-    @field_validator("timestamp_window", "nonce_window", mode="before")
-    @classmethod
-    def _off_is_none(cls, value: Any) -> Any:
-        return None if value == "off" else value
-
-    @field_validator("defects", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        return frozenset(d for d in value.split(",") if d) if isinstance(value, str) else value
+    _parse_profile: tuple[Profile, KeyMatch, Profile] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def defect(self, name: str) -> bool:
         return name in self.defects
@@ -106,21 +64,6 @@ class Settings(BaseSettings):
             cached = (profile, match, profile.with_(case_insensitive_keys=match is KeyMatch.CASE_INSENSITIVE))
             self._parse_profile = cached
         return cached[2]
-
-
-class _FromEnvironment(Settings):
-    model_config = SettingsConfigDict(extra="ignore")  # JZGR_SIM_DB and the like are the server's
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings,)
 
 
 def new_admin_token() -> str:

@@ -1,5 +1,5 @@
-"""The simulator's settings as ``jzgr sim serve`` hands them to a serving process (``JZGR_SIM_*``,
-read through pydantic-settings), and as code gives them (the environment plays no part)."""
+"""The simulator's settings as ``jzgr sim serve`` hands them to a serving process (``JZGR_SIM_*``),
+and as code gives them (the environment plays no part)."""
 
 from __future__ import annotations
 
