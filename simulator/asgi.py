@@ -17,7 +17,7 @@ from typing import Any
 from simulator.config import KeyMatch, Settings, new_admin_token
 from simulator.faults import Fault
 from simulator.form import decode_form
-from simulator.platform import Platform
+from simulator.platform import Answer, Platform
 from simulator.store import Store
 from simulator.upkeep import Upkeep
 from standard.data_files import load_json
@@ -133,8 +133,10 @@ class SimulatorApp:
         form = _form(body)
         if not isinstance(form, list):
             return form
-        answer = await self.platform.serve(form, client)
-        if isinstance(answer, Fault):
+        platform = self.platform
+        # with no fault rule at all, nothing to choose: the platform's own entry, one call less
+        answer = await (platform.serve(form, client) if platform.faults.rules else platform.handle_async(form, client))
+        if not isinstance(answer, Answer):  # a transport fault (Answer: a pydantic model's isinstance costs more)
             return Withheld.acting_out(answer)
         return 200, answer.body()
 
