@@ -1,6 +1,7 @@
 """Request checks in the platform's order, one small function per concern. Each either passes
 or raises ``Reject`` with the envelope code, the platform's message and the id of the requirement
-it enforces (``standard.requirements``, declared in the table below)."""
+it enforces (``standard.requirements``, declared in the table below); the chain (``run``) turns a
+received request into a ``Verified`` one, which the write path consumes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from simulator.clock import Clock
 from simulator.config import Settings
@@ -43,28 +45,56 @@ class Reject(Exception):
         self.check_id = check_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
-    """A received request as the checks see it."""
+    """A received request as the first checks see it, before its appid is known."""
 
     form: dict[str, str]
     pairs: list[tuple[str, str]]  # as received, repeated keys included
     client_ip: str
     ts: float  # simulator time of arrival, epoch seconds
     now: datetime  # the same, aware Beijing time
-    sent: datetime | None = None  # the request's timestamp parameter, once TIMESTAMP_FORMAT has parsed it
-    tenant: Tenant | None = None
-    method: methods.Method | None = None
     verdicts: list[tuple[str, str]] = field(default_factory=list)  # (requirement id, "pass" | message)
-    nonce_window: float | None = None  # set when the nonce must be remembered (NONCE)
 
     def passed(self, check_id: str) -> None:
         self.verdicts.append((check_id, "pass"))
 
+
+class Identified:
+    """A request whose appid names a tenant and whose timestamp parsed: what the later checks see.
+    (Plain slots, no properties: built and read on every request.)"""
+
+    __slots__ = ("client_ip", "form", "now", "received", "sent", "tenant")
+
+    def __init__(self, received: Request, sent: datetime, tenant: Tenant) -> None:
+        self.received = received
+        self.form = received.form
+        self.client_ip = received.client_ip
+        self.now = received.now
+        self.sent = sent  # the request's timestamp parameter (TS-02)
+        self.tenant = tenant
+
+    def passed(self, check_id: str) -> None:
+        self.received.verdicts.append((check_id, "pass"))
+
     @property
     def order(self) -> list[str]:
         """Form keys in the order received (for the explainer)."""
-        return list(dict.fromkeys(key for key, _ in self.pairs))
+        return list(dict.fromkeys(key for key, _ in self.received.pairs))
+
+
+class Verified(NamedTuple):
+    """A request that passed every check: what the write path consumes (typed, never changed; a
+    named tuple because it is built for every request, at a fraction of a frozen dataclass's cost)."""
+
+    form: dict[str, str]
+    client_ip: str
+    ts: float  # simulator time of arrival, epoch seconds
+    now: datetime  # the same, aware Beijing time
+    tenant: Tenant
+    method: methods.Method
+    verdicts: list[tuple[str, str]]  # the checks passed, in order (the inspection log's)
+    nonce_window: float | None  # seconds the nonce is remembered; None: replays not refused (NONCE-01)
 
 
 @dataclass
@@ -75,14 +105,13 @@ class Context:
     tenants: TenantRegistry
 
 
-Check = Callable[[Context, Request], None]
 NONCE_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 BAD_PARAM = "请求参数无效:"
 
 
 def params_present(ctx: Context, req: Request) -> None:
-    """PARAMETERS, FORMAT, NONCE_FORMAT: every public parameter present, non-empty and without
-    NUL (sign may be empty only to be refused)."""
+    """PARAMETERS, FORMAT, NONCE_FORMAT: every public parameter present, non-empty and without NUL
+    (sign may be empty only to be refused)."""
     for name in envelope.REQUIRED_PARAMS:
         value = req.form.get(name)
         if not value:
@@ -96,29 +125,29 @@ def params_present(ctx: Context, req: Request) -> None:
     req.passed(PARAMETERS)
 
 
-def timestamp_format(ctx: Context, req: Request) -> None:
+def timestamp_format(ctx: Context, req: Request) -> datetime:
     """TIMESTAMP_FORMAT: yyyyMMddHHmmss."""
     try:
-        req.sent = envelope.parse_timestamp(req.form["timestamp"])
+        sent = envelope.parse_timestamp(req.form["timestamp"])
     except ValueError:
         raise Reject(
             Code.BAD_PARAMETER, f"{BAD_PARAM}timestamp格式不正确,应为yyyyMMddHHmmss!", TIMESTAMP_FORMAT
         ) from None
     req.passed(TIMESTAMP_FORMAT)
+    return sent
 
 
-def appid_known(ctx: Context, req: Request) -> None:
+def appid_known(ctx: Context, req: Request) -> Tenant:
     """APPID: 请求参数无效:appid无效!"""
     tenant = ctx.tenants.get(req.form["appid"])
     if tenant is None or tenant.disabled:
         raise Reject(Code.BAD_PARAMETER, "请求参数无效:appid无效!", APPID)
-    req.tenant = tenant
     req.passed(APPID)
+    return tenant
 
 
-def signature_valid(ctx: Context, req: Request) -> None:
+def signature_valid(ctx: Context, req: Identified) -> None:
     """SIGNATURE: the sign; on mismatch the explainer's sentence when the tenant has diagnostics on."""
-    assert req.tenant is not None
     if ctx.settings.defect("accept-bad-signature") or signature.verify(req.form, req.tenant.appsecret):
         req.passed(SIGNATURE)
         return
@@ -134,9 +163,8 @@ def signature_valid(ctx: Context, req: Request) -> None:
     raise Reject(Code.BAD_SIGNATURE, message, SIGNATURE)
 
 
-def corpsign_valid(ctx: Context, req: Request) -> None:
+def corpsign_valid(ctx: Context, req: Identified) -> None:
     """CORPSIGN: corpsign present for tenants that require it, and = AES(corpKey + timestamp)."""
-    assert req.tenant is not None
     sent = req.form.get("corpsign")
     if not req.tenant.require_corpsign and not sent:
         return
@@ -149,16 +177,15 @@ def corpsign_valid(ctx: Context, req: Request) -> None:
     req.passed(CORPSIGN)
 
 
-def method_allowed(ctx: Context, req: Request) -> None:
+def method_allowed(ctx: Context, req: Identified) -> methods.Method:
     """METHOD, KEY_MODE: a known method the tenant's key mode may call."""
-    assert req.tenant is not None
     spec = methods.get(req.form["method"])
     if spec is None:
         raise Reject(Code.BAD_PARAMETER, f"{BAD_PARAM}method无效!", METHOD)
     if spec.key_mode == "enterprise" and req.tenant.mode != "enterprise":
         raise Reject(Code.NO_PERMISSION, f"无API访问权限:{spec.name}需要企业密钥!", KEY_MODE)
-    req.method = spec
     req.passed(METHOD)
+    return spec
 
 
 def _ip_in(ip: str, allowed: list[str]) -> bool:
@@ -176,17 +203,15 @@ def _ip_in(ip: str, allowed: list[str]) -> bool:
     return False
 
 
-def ip_allowed(ctx: Context, req: Request) -> None:
+def ip_allowed(ctx: Context, req: Identified) -> None:
     """IP_ALLOWED: the tenant's allow-list, when configured."""
-    assert req.tenant is not None
     if req.tenant.ip_allow and not _ip_in(req.client_ip, req.tenant.ip_allow):
         raise Reject(Code.BAD_IP, f"IP校验错误:{req.client_ip}不在白名单中!", IP_ALLOWED)
     req.passed(IP_ALLOWED)
 
 
-def rate_limited(ctx: Context, req: Request) -> None:
+def rate_limited(ctx: Context, req: Identified) -> None:
     """RATE: requests per minute per tenant, shared across workers through the database."""
-    assert req.tenant is not None
     if req.tenant.rate_limit is None:
         return
     window = int(ctx.clock.timestamp() // 60)
@@ -195,12 +220,11 @@ def rate_limited(ctx: Context, req: Request) -> None:
     req.passed(RATE)
 
 
-def timestamp_window(ctx: Context, req: Request) -> None:
+def timestamp_window(ctx: Context, req: Identified) -> None:
     """TIMESTAMP_WINDOW: the timestamp within ±window of the platform clock (switchable)."""
     window = ctx.settings.timestamp_window
     if window is None or ctx.settings.defect("ignore-timestamp-window"):
         return
-    assert req.sent is not None and req.tenant is not None
     skew = (req.sent - req.now).total_seconds()
     if abs(skew) > window:
         message = f"{BAD_PARAM}timestamp已过期,与服务器时间相差超过{int(window // 60)}分钟!"
@@ -246,22 +270,40 @@ def skew_diagnosis(sent: datetime, now: datetime, window: float) -> str:
     )
 
 
-def nonce_fresh(ctx: Context, req: Request) -> None:
-    """NONCE: a nonce is accepted once per tenant inside the window (switchable)."""
-    assert req.tenant is not None
+def nonce_fresh(ctx: Context, req: Identified) -> float | None:
+    """NONCE: a nonce is accepted once per tenant inside the window (switchable): the window to
+    remember it for, or None. Whether it is a replay is decided by the write path
+    (``writer.Writer.claim_nonce``), in the transaction that remembers it."""
     window = ctx.settings.nonce_window
     if window is None or ctx.settings.defect("accept-replayed-nonce"):
-        return
-    # Remembered by the platform in the request's own transaction (see Platform); here only marked.
-    req.nonce_window = window
+        return None
+    return window
 
 
 REPLAYED = f"{BAD_PARAM}nonce重复,请求已被处理!"
 
 
-# The platform's order: parameters (-1), appid (-1), signature (-2), permission (-3), IP (-4),
-# rate (-5); the replay checks run last so that only authentic requests consume a nonce.
-CHAIN: tuple[Check, ...] = (
+def run(ctx: Context, req: Request) -> Verified:
+    """The checks in the platform's order: parameters (-1), appid (-1), signature (-2),
+    permission (-3), IP (-4), rate (-5); the replay check runs last so that only authentic
+    requests consume a nonce. Raises ``Reject`` at the first that fails."""
+    params_present(ctx, req)
+    sent = timestamp_format(ctx, req)
+    tenant = appid_known(ctx, req)
+    identified = Identified(req, sent, tenant)
+    signature_valid(ctx, identified)
+    corpsign_valid(ctx, identified)
+    method = method_allowed(ctx, identified)
+    ip_allowed(ctx, identified)
+    rate_limited(ctx, identified)
+    timestamp_window(ctx, identified)
+    window = nonce_fresh(ctx, identified)
+    return Verified(req.form, req.client_ip, req.ts, req.now, tenant, method, req.verdicts, window)
+
+
+# The steps in the order ``run`` calls them, and the requirements each enforces
+# (tests/test_requirements.py holds every id a step rejects or passes with to its row here).
+CHAIN = (
     params_present,
     timestamp_format,
     appid_known,
@@ -273,10 +315,7 @@ CHAIN: tuple[Check, ...] = (
     timestamp_window,
     nonce_fresh,
 )
-
-# The requirements each step of the chain enforces (tests/standard/test_requirements.py holds
-# every id a step rejects or passes with to its row here).
-ENFORCES: dict[Check, tuple[str, ...]] = {
+ENFORCES: dict[Callable[..., object], tuple[str, ...]] = {
     params_present: (PARAMETERS, FORMAT, NONCE_FORMAT),
     timestamp_format: (TIMESTAMP_FORMAT,),
     appid_known: (APPID,),
@@ -288,8 +327,3 @@ ENFORCES: dict[Check, tuple[str, ...]] = {
     timestamp_window: (TIMESTAMP_WINDOW,),
     nonce_fresh: (NONCE,),
 }
-
-
-def run(ctx: Context, req: Request) -> None:
-    for check in CHAIN:
-        check(ctx, req)

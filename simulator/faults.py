@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
@@ -15,8 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 Kind = Literal["latency", "http_error", "rate_limit", "reset", "timeout", "async_stuck", "async_fail", "maintenance"]
 KINDS: tuple[str, ...] = get_args(Kind)
-TRANSPORT_KINDS = {"latency", "http_error", "reset", "timeout", "maintenance"}
 MAX_LATENCY_MS = 300_000
+
+# Where a fault strikes: on arrival, before anything is read (transport); after the checks, as
+# the platform's -5 (rate); on an accepted asynchronous write, in the job it leaves (async).
+Stage = Literal["transport", "rate", "async"]
+STAGE_OF: dict[str, Stage] = {
+    "latency": "transport",
+    "http_error": "transport",
+    "reset": "transport",
+    "timeout": "transport",
+    "maintenance": "transport",
+    "rate_limit": "rate",
+    "async_stuck": "async",
+    "async_fail": "async",
+}
+TRANSPORT_KINDS = frozenset(kind for kind, stage in STAGE_OF.items() if stage == "transport")
 
 
 class FaultSpec(BaseModel):
@@ -99,13 +112,18 @@ class Faults:
         with self._lock:
             self.rules = [] if fault_id is None else [f for f in self.rules if f.id != fault_id]
 
-    def pick(self, appid: str, method: str, now: float, kinds: Collection[str]) -> Fault | None:
-        """The first matching rule of the given kinds that fires now (its counter advances)."""
+    def pick(self, stage: Stage, appid: str, method: str, now: float) -> Fault | None:
+        """The one place a fault is chosen: the first rule of ``stage`` that matches the request
+        and fires now (its counter advances); None at once when no rule is configured."""
         if not self.rules:
             return None
         with self._lock:
             for fault in self.rules:
-                if fault.kind in kinds and fault.matches(appid, method, now) and self.rng.random() < fault.probability:
+                if (
+                    STAGE_OF[fault.kind] == stage
+                    and fault.matches(appid, method, now)
+                    and self.rng.random() < fault.probability
+                ):
                     fault.fired += 1
                     return fault
         return None

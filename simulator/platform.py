@@ -3,6 +3,7 @@ same state model serves in-process tests and the ASGI server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,8 +30,6 @@ from standard.payload import KeyNote, render_key_notes
 log = logging.getLogger("jzgr.simulator")
 FAR_FUTURE = datetime(2199, 1, 1)
 UNKNOWN_SERIAL = "[requestSerialCode]值超出范围或无效"
-RATE_FAULTS = frozenset({"rate_limit"})
-ASYNC_FAULTS = frozenset({"async_stuck", "async_fail"})
 
 
 @dataclass
@@ -92,6 +91,25 @@ class Platform:
         self.record(form, client_ip, answer, time.perf_counter() - started, fault=fault)
         return answer
 
+    async def serve(self, pairs: list[tuple[str, str]], client_ip: str = "127.0.0.1") -> Answer | Fault:
+        """As ``handle_async``, with the transport faults that a server acts out: a latency is
+        waited here; a fault that withholds the answer (http_error, maintenance, reset, timeout)
+        is logged at once, so the client's next move follows it in the log, and returned for the
+        server to act out (the request is not processed). Rules that match nothing cost nothing."""
+        if self.faults.rules:
+            form = first_values(pairs)
+            now = self.clock.timestamp()
+            fault = self.faults.pick("transport", form.get("appid", ""), form.get("method", ""), now)
+            if fault is not None and fault.kind == "latency":
+                await asyncio.sleep(self.faults.delay_s(fault))
+                return await self.handle_async(pairs, client_ip, fault=fault)
+            if fault is not None:
+                status = {"http_error": fault.status, "maintenance": 503}.get(fault.kind, 0)
+                note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), "FAULT", fault=fault)
+                self.record(form, client_ip, note, 0.0, http_status=status)
+                return fault
+        return await self.handle_async(pairs, client_ip)
+
     async def handle_async(
         self, pairs: list[tuple[str, str]], client_ip: str = "127.0.0.1", fault: Fault | None = None
     ) -> Answer:
@@ -149,18 +167,19 @@ class Platform:
     def _accept(self, form: dict[str, str], pairs: list[tuple[str, str]], client_ip: str) -> Answer | PendingWrite:
         """Everything up to the write's transaction: the answer, or the write to commit."""
         ts = self.clock.timestamp()
-        req = checks.Request(form, pairs, client_ip, ts, datetime.fromtimestamp(ts, BEIJING))
+        received = checks.Request(form, pairs, client_ip, ts, datetime.fromtimestamp(ts, BEIJING))
         try:
-            checks.run(self.ctx, req)
+            req = checks.run(self.ctx, received)
         except checks.Reject as exc:
-            return Answer(Envelope.error(exc.code, exc.message), exc.check_id, req.verdicts)
-        assert req.tenant is not None and req.method is not None
+            return Answer(Envelope.error(exc.code, exc.message), exc.check_id, received.verdicts)
         spec = req.method
-        burst = self.faults.pick(req.tenant.appid, spec.name, ts, RATE_FAULTS)
+        burst = self.faults.pick("rate", req.tenant.appid, spec.name, ts)
         if burst is not None:
             return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), "FAULT", req.verdicts, fault=burst)
-        if req.nonce_window is not None and not spec.is_async and not self._fresh(req):
-            return Answer(Envelope.error(Code.BAD_PARAMETER, checks.REPLAYED), "NONCE-01", req.verdicts)
+        # an asynchronous write's nonce is remembered in the write's transaction (Writer.apply)
+        if not spec.is_async and not self.writer.fresh_alone(req):
+            env, check_id = writer.answer_for(writer.Written(-1))
+            return Answer(env, check_id, req.verdicts)
         notes: list[KeyNote] = []
         try:
             model = self._parse(spec, form["data"], req.tenant.appsecret, req.now, notes)
@@ -179,8 +198,8 @@ class Platform:
         elif spec.name == "CheckSign.Query":
             answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
         elif spec.is_async:
-            fault = self.faults.pick(req.tenant.appid, spec.name, ts, ASYNC_FAULTS)
-            return PendingWrite(writer.Unit(req, spec, model, model.wire(), fault), key_notes)
+            fault = self.faults.pick("async", req.tenant.appid, spec.name, ts)
+            return PendingWrite(writer.Unit(req, model, model.wire(), fault), key_notes)
         else:
             answer = self._query(req, spec, model)
         answer.data = model.wire()
@@ -188,10 +207,6 @@ class Platform:
         return answer
 
     # ---- steps --------------------------------------------------------------------------
-
-    def _fresh(self, req: checks.Request) -> bool:
-        assert req.tenant is not None and req.nonce_window is not None
-        return self.store.remember_nonce(req.tenant.appid, req.form["nonce"], self.clock.timestamp(), req.nonce_window)
 
     def _parse(self, spec: methods.Method, text: str, secret: str, now: datetime, notes: list[KeyNote]) -> WireModel:
         settings = self.settings
@@ -212,8 +227,7 @@ class Platform:
             spec.request, text, secret, profile=profile, now=moment, normalise=normalise, key_notes=notes
         )
 
-    def _project_denied(self, req: checks.Request, model: WireModel) -> str | None:
-        assert req.tenant is not None and req.method is not None
+    def _project_denied(self, req: checks.Verified, model: WireModel) -> str | None:
         code = getattr(model, "projectCode", None)
         if not code or code in req.tenant.projects:
             return None
@@ -230,8 +244,7 @@ class Platform:
         answer.key_notes = step.key_notes
         return answer
 
-    def _async_result(self, req: checks.Request, serial: str) -> Answer:
-        assert req.tenant is not None
+    def _async_result(self, req: checks.Verified, serial: str) -> Answer:
         with self.store.read() as conn:
             row = conn.execute(select(jobs).where(jobs.c.serial == serial, jobs.c.appid == req.tenant.appid)).first()
         if row is None:
@@ -248,8 +261,7 @@ class Platform:
         data = {"requestSerialCode": serial, "status": status, "result": value}
         return Answer(Envelope.success(data), f"ASYNC-{status}", req.verdicts, serial=serial, async_status=status)
 
-    def _query(self, req: checks.Request, spec: methods.Method, model: WireModel) -> Answer:
-        assert req.tenant is not None
+    def _query(self, req: checks.Verified, spec: methods.Method, model: WireModel) -> Answer:
         data = model.wire()
         size = int(data.get("pageSize", 50))
         with self.store.read() as conn:

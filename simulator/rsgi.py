@@ -1,10 +1,10 @@
 """The mock platform under granian's RSGI interface (what ``jzgr sim serve`` runs by default).
 
 A POST to open.api is answered natively: granian (Rust) parses the request and writes the answer
-in one go, which is most of what an HTTP server costs per upload (benchmarks/README.md). Every
-other request (the admin API, the console, ``/healthz``, 404/405, and open.api while transport
-faults are configured, since a fault may hold or break the connection) goes through a small
-ASGI bridge to the same ``SimulatorApp``, so there is one app with one behaviour."""
+in one go, which is most of what an HTTP server costs per upload (benchmarks/README.md); so is a
+transport fault that strikes it (``SimulatorApp.answer_open_api`` says what to send). Every other
+request (the admin API, the console, ``/healthz``, 404/405) goes through a small ASGI bridge to
+the same ``SimulatorApp``, so there is one app with one behaviour."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from granian._granian import RSGIProtocolClosed as ProtocolClosed
 
-from simulator.asgi import Message, SimulatorApp, build_app, tune_interpreter_for_serving
+from simulator.asgi import Message, SimulatorApp, Withheld, build_app, tune_interpreter_for_serving
 
 if TYPE_CHECKING:
     from granian._granian import RSGIHTTPProtocol as HTTPProtocol
@@ -41,16 +41,29 @@ class RsgiApp:
 
     async def __rsgi__(self, scope: Scope, protocol: HTTPProtocol) -> None:
         app = self.app
-        if scope.method == "POST" and scope.path in app.paths and not app.platform.faults.rules:
+        if scope.method == "POST" and scope.path in app.paths:
             try:
                 body = await read_body(scope, protocol, app.platform.settings.max_body)
             except ProtocolClosed:  # routine on a site's network: nothing to answer, nothing done
                 log.debug("%s went away before its request to %s was read whole", scope.client, scope.path)
                 return
-            status, out = await app.answer_open_api(body, host_of(scope.client))
-            protocol.response_bytes(status, JSON_HEADERS, out)
+            out = await app.answer_open_api(body, host_of(scope.client))
+            if isinstance(out, Withheld):
+                await act_out(protocol, out)
+                return
+            protocol.response_bytes(out[0], JSON_HEADERS, out[1])
             return
         await AsgiBridge(scope, protocol).run(app)
+
+
+async def act_out(protocol: HTTPProtocol, withheld: Withheld) -> None:
+    """A transport fault's reply, sent as the ASGI app sends it (a short body breaks the connection)."""
+    await asyncio.sleep(withheld.hold_s)
+    if withheld.short:
+        stream = protocol.response_stream(withheld.status, withheld.headers)
+        await stream.send_bytes(withheld.body)
+        return
+    protocol.response_bytes(withheld.status, withheld.headers, withheld.body)
 
 
 async def read_body(scope: Scope, protocol: HTTPProtocol, limit: int) -> bytes | None:

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -364,7 +364,7 @@ def _epoch(moment: str) -> int:
 
 
 def first_entries(conn: Connection, project_code: str, ids: list[str]) -> dict[str, str]:
-    """The first entry day of each worker that has one (shared with the fast write path)."""
+    """The first entry day of each worker that has one."""
     return {
         number: day
         for number, day in conn.execute(
@@ -375,6 +375,62 @@ def first_entries(conn: Connection, project_code: str, ids: list[str]) -> dict[s
             .group_by(entry_exits.c.id_number)
         )
     }
+
+
+class AttendanceFacts(Protocol):
+    """What the attendance rule reads: the write path answers from its caches (``writer``), the
+    handler below from the tables."""
+
+    def team(self, project_code: str, sys_no: int) -> dict[str, Any] | None: ...
+
+    def known_workers(self, project_code: str, ids: list[str]) -> set[str]:
+        """Of ``ids``, (at least) those in the project; any superset of known numbers will do."""
+        ...
+
+    def first_entries(self, project_code: str, ids: list[str]) -> dict[str, str]: ...
+
+
+@dataclass
+class TableFacts:
+    conn: Connection
+
+    def team(self, project_code: str, sys_no: int) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(teams.c.body).where(teams.c.team_sys_no == sys_no, teams.c.project_code == project_code)
+        ).first()
+        return None if row is None else dict(row[0])
+
+    def known_workers(self, project_code: str, ids: list[str]) -> set[str]:
+        rows = self.conn.execute(
+            select(workers.c.id_number).where(workers.c.project_code == project_code, workers.c.id_number.in_(ids))
+        )
+        return {r[0] for r in rows}
+
+    def first_entries(self, project_code: str, ids: list[str]) -> dict[str, str]:
+        return first_entries(self.conn, project_code, ids)
+
+
+def attendance(
+    facts: AttendanceFacts, settings: Settings, data: dict[str, Any], serial: str, now: datetime
+) -> str | list[tuple[Any, ...]]:
+    """The attendance rule, the one place it is written: the refusal of a ``WorkerAttendance.Add``
+    (its status-10 message), or the rows to store (``store.insert_attendance``)."""
+    project_code = data["projectCode"]
+    sys_no = int(data["teamSysNo"])
+    team = facts.team(project_code, sys_no)
+    if team is None:
+        return UNKNOWN_TEAM
+    items = data["dataList"]
+    ids = [r["idCardNumber"] for r in items]
+    known = facts.known_workers(project_code, ids)
+    if any(n not in known for n in ids):
+        not_in_project = _not_in_project("dataList")
+        return "\r\n".join(not_in_project(i, n) for i, n in enumerate(ids) if n not in known)
+    if not settings.profile.attendance_before_entry:
+        refusal = before_entry(items, facts.first_entries(project_code, ids))
+        if refusal:
+            return refusal
+    return attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now)
 
 
 def before_entry(items: list[dict[str, Any]], first_entry: dict[str, str]) -> str | None:
@@ -389,8 +445,7 @@ def before_entry(items: list[dict[str, Any]], first_entry: dict[str, str]) -> st
 def attendance_rows(
     project_code: str, sys_no: int, team_name: Any, items: list[dict[str, Any]], serial: str, now: datetime
 ) -> list[tuple[Any, ...]]:
-    """The stored rows of one ``WorkerAttendance.Add`` as ``store.insert_attendance`` takes them
-    (shared with the fast write path)."""
+    """The stored rows of one ``WorkerAttendance.Add`` as ``store.insert_attendance`` takes them."""
     received = int(now.replace(tzinfo=BEIJING).timestamp()) if now.tzinfo is None else int(now.timestamp())
     return [
         (
@@ -413,17 +468,10 @@ def attendance_rows(
 
 @handles("WorkerAttendance.Add")
 def attendance_add(ctx: WriteContext, data: dict[str, Any]) -> Outcome:
-    project_code = data["projectCode"]
-    sys_no = int(data["teamSysNo"])
-    team = _team(ctx, project_code, sys_no)
-    items = data["dataList"]
-    ids = [r["idCardNumber"] for r in items]
-    _require_workers(ctx, project_code, ids, _not_in_project("dataList"))
-    if not ctx.settings.profile.attendance_before_entry:
-        refusal = before_entry(items, first_entries(ctx.conn, project_code, ids))
-        if refusal:
-            raise Failed(refusal)
-    rows = attendance_rows(project_code, sys_no, team.get("teamName"), items, ctx.serial, ctx.now)
+    """Off the write path's fast lane (``writer`` runs the same rule on its caches)."""
+    rows = attendance(TableFacts(ctx.conn), ctx.settings, data, ctx.serial, ctx.now)
+    if isinstance(rows, str):
+        return Outcome.fail(rows)
     insert_attendance(ctx.conn, rows)
     return Outcome.ok()
 

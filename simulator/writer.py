@@ -1,8 +1,9 @@
 """The write path: an accepted upload is applied and committed before it is answered, and many
 uploads share one commit (group commit: one fsync for a whole batch of concurrent requests).
 
-``WorkerAttendance.Add`` — the morning peak — runs on cached membership (team, worker in project,
-first entry) and raw driver statements; every other method runs its rule handler in a savepoint.
+``WorkerAttendance.Add`` — the morning peak — runs its rule (``rules.attendance``) on cached
+membership (team, worker in project, first entry) and raw driver statements; every other method
+runs its rule handler in a savepoint. Replays are decided here (``Writer.fresh``).
 The caches hold only facts that never become false (a worker once in a project stays in it; the
 first entry day never moves), so several worker processes can share one PostgreSQL database.
 """
@@ -17,17 +18,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, update
 
 from simulator import nonce_book, rules
-from simulator.checks import REPLAYED, Request
+from simulator.checks import REPLAYED, Verified
 from simulator.config import Settings
 from simulator.faults import Fault
 from simulator.store import Store, driver_cursor, dumps, insert_attendance, sequences, workers
-from standard import envelope, methods
+from standard import envelope
 from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
 
@@ -40,8 +40,7 @@ TEAM_TTL = 5.0  # seconds a cached team body is trusted (Team.Update may rename 
 class Unit:
     """One accepted write waiting for its transaction."""
 
-    req: Request
-    spec: methods.Method
+    req: Verified
     model: WireModel
     data: dict[str, Any]  # the model as on the wire (``model.wire()``, made once)
     fault: Fault | None = None  # async_stuck / async_fail, decided before the transaction
@@ -161,6 +160,23 @@ class Writer:
         self.memo.clear()
         self.serials.forget()
 
+    # -- replay -----------------------------------------------------------------------------------
+    def fresh(self, conn: Connection, req: Verified, cursor: Any = None, log: list[Any] | None = None) -> bool:
+        """NONCE-01, the one place a replay is decided: False when the request's nonce was seen
+        from its tenant inside the window; otherwise True, and the nonce is remembered in the
+        caller's transaction (the write's own, so a write and its nonce commit together)."""
+        window = req.nonce_window
+        if window is None:
+            return True
+        return self.store.remember_nonce_in(conn, req.tenant.appid, req.form["nonce"], req.ts, window, cursor, log)
+
+    def fresh_alone(self, req: Verified) -> bool:
+        """The same in a transaction of its own: for the methods that write nothing (queries)."""
+        if req.nonce_window is None:
+            return True
+        with self.store.tx() as conn:
+            return self.fresh(conn, req)
+
     # -- writes inside a transaction -----------------------------------------------------------
     def apply_batch(self, conn: Connection, units: list[Unit]) -> list[Written]:
         """Apply ``units`` in order in the caller's transaction (which commits or rolls back)."""
@@ -172,31 +188,34 @@ class Writer:
 
     def apply(self, conn: Connection, unit: Unit, later: Deferred) -> Written:
         req = unit.req
-        assert req.tenant is not None
-        cur = later.cursor
-        if req.nonce_window is not None and not self.store.remember_nonce_in(
-            conn, req.tenant.appid, req.form["nonce"], req.ts, req.nonce_window, cur, later.nonces
-        ):
+        method = req.method.name
+        if not self.fresh(conn, req, later.cursor, later.nonces):
             return Written(-1)
         sequence = self.serials.take(conn)
-        serial = envelope.request_serial_code(unit.spec.name, req.now, sequence % 10000, node=sequence // 10000 + 1)
+        serial = envelope.request_serial_code(method, req.now, sequence % 10000, node=sequence // 10000 + 1)
         ready_at = req.ts + self.settings.async_delay
         fault = unit.fault
         if fault is not None and fault.kind == "async_fail":
             outcome = rules.Outcome.fail(fault.message)  # failed: nothing is applied
         elif fault is not None:  # async_stuck: never processed, status 0 for ever
             outcome, ready_at = rules.Outcome.fail("stuck"), 1e18
-        elif unit.spec.name == "WorkerAttendance.Add":
-            outcome = self._attendance(conn, later, unit, serial, req.now)
+        elif method == "WorkerAttendance.Add":  # the morning peak: the rule on cached facts
+            facts = CachedFacts(self.memo, conn, self._select_team)
+            rows = rules.attendance(facts, self.settings, unit.data, serial, req.now)
+            if isinstance(rows, str):
+                outcome = rules.Outcome.fail(rows)
+            else:
+                later.attendance.extend(rows)
+                outcome = rules.Outcome.ok()
         else:
             later.flush(conn)  # a rule handler reads the tables: earlier writes of the batch first
             ctx = rules.WriteContext(conn, req.tenant, self.settings, req.now.replace(tzinfo=None), serial)
-            outcome = rules.apply(ctx, unit.spec.name, unit.model)
+            outcome = rules.apply(ctx, method, unit.model)
         later.jobs.append(
             (
                 serial,
                 req.tenant.appid,
-                unit.spec.name,
+                method,
                 outcome.status,
                 _dumps_result(outcome.result),
                 req.ts,
@@ -205,37 +224,26 @@ class Writer:
         )
         return Written(outcome.status, serial)
 
-    # -- the hot method -------------------------------------------------------------------------
-    def _attendance(self, conn: Connection, later: Deferred, unit: Unit, serial: str, now: datetime) -> rules.Outcome:
-        data = unit.data
-        project_code = data["projectCode"]
-        sys_no = int(data["teamSysNo"])
-        team = self._team(conn, project_code, sys_no)
-        if team is None:
-            return rules.Outcome.fail(rules.UNKNOWN_TEAM)
-        items = data["dataList"]
-        ids = [r["idCardNumber"] for r in items]
-        known = self._workers(conn, project_code, ids)
-        if any(n not in known for n in ids):
-            # a refusal: the rule handler words it (the rare path, no need to be fast)
-            assert unit.req.tenant is not None
-            later.flush(conn)
-            ctx = rules.WriteContext(conn, unit.req.tenant, self.settings, now.replace(tzinfo=None), serial)
-            return rules.apply(ctx, unit.spec.name, unit.model)
-        if not self.settings.profile.attendance_before_entry:
-            refusal = rules.before_entry(items, self._first_entries(conn, project_code, ids))
-            if refusal:
-                return rules.Outcome.fail(refusal)
-        later.attendance.extend(rules.attendance_rows(project_code, sys_no, team.get("teamName"), items, serial, now))
-        return rules.Outcome.ok()
 
-    def _team(self, conn: Connection, project_code: str, sys_no: int) -> dict[str, Any] | None:
+class CachedFacts:
+    """The attendance rule's facts (``rules.AttendanceFacts``) from the writer's positive-only
+    caches, read in the transaction of the write being applied when not cached. The workers and
+    entries a batch writes go straight to their tables, so no deferred row is missed."""
+
+    __slots__ = ("conn", "memo", "select_team")
+
+    def __init__(self, memo: Memo, conn: Connection, select_team: str) -> None:
+        self.memo = memo
+        self.conn = conn
+        self.select_team = select_team
+
+    def team(self, project_code: str, sys_no: int) -> dict[str, Any] | None:
         key = (project_code, sys_no)
         hit = self.memo.teams.get(key)
         if hit is not None and time.monotonic() - hit[0] < TEAM_TTL:
             return hit[1]
-        cur = driver_cursor(conn)
-        cur.execute(self._select_team, (sys_no, project_code))
+        cur = driver_cursor(self.conn)
+        cur.execute(self.select_team, (sys_no, project_code))
         row = cur.fetchone()
         if row is None:
             return None
@@ -243,11 +251,11 @@ class Writer:
         self.memo.teams[key] = (time.monotonic(), body)
         return body
 
-    def _workers(self, conn: Connection, project_code: str, ids: list[str]) -> set[str]:
+    def known_workers(self, project_code: str, ids: list[str]) -> set[str]:
         cached = self.memo.workers.setdefault(project_code, set())
         unknown = [n for n in ids if n not in cached]
         if unknown:
-            found = conn.execute(
+            found = self.conn.execute(
                 workers.select()
                 .with_only_columns(workers.c.id_number)
                 .where(workers.c.project_code == project_code, workers.c.id_number.in_(unknown))
@@ -255,11 +263,11 @@ class Writer:
             cached.update(found)
         return cached
 
-    def _first_entries(self, conn: Connection, project_code: str, ids: list[str]) -> dict[str, str]:
+    def first_entries(self, project_code: str, ids: list[str]) -> dict[str, str]:
         memo = self.memo.first_entry
         unknown = [n for n in ids if (project_code, n) not in memo]
         if unknown:
-            for number, day in rules.first_entries(conn, project_code, unknown).items():
+            for number, day in rules.first_entries(self.conn, project_code, unknown).items():
                 memo[(project_code, number)] = day
         return {n: memo[(project_code, n)] for n in ids if (project_code, n) in memo}
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from simulator.platform import Platform
-from simulator.rsgi import host_of
+from simulator.rsgi import AsgiBridge, host_of
 from simulator.server import RunningServer
 from simulator.tenants import Tenant
 from standard import envelope
@@ -117,7 +117,7 @@ CUT_OFF = {
 
 
 @SQLITE
-@pytest.mark.parametrize("path", ["native", "bridge"])  # granian: open.api answered natively or bridged
+@pytest.mark.parametrize("faults", ["none", "a rule"])  # a fault rule configured (matching nothing)
 @pytest.mark.parametrize("ending", ["close", "reset"])
 @pytest.mark.parametrize("body", sorted(CUT_OFF))
 def test_a_client_vanishing_mid_body_leaves_no_traceback(
@@ -125,13 +125,13 @@ def test_a_client_vanishing_mid_body_leaves_no_traceback(
     platform: Platform,
     tenants: list[Tenant],
     caplog: pytest.LogCaptureFixture,
-    path: str,
+    faults: str,
     ending: str,
     body: str,
 ) -> None:
     """A cut-off Content-Length, a truncated chunked body; the client closing or resetting: at
     most one debug line, and the server goes on answering."""
-    if path == "bridge":  # a transport fault configured: granian bridges open.api to the ASGI app
+    if faults == "a rule":
         platform.faults.add({"kind": "latency", "method": "Nothing.Matches"})
     granian = Collected()
     logging.getLogger("_granian").addHandler(granian)  # granian's own logger does not propagate
@@ -150,3 +150,34 @@ def test_a_client_vanishing_mid_body_leaves_no_traceback(
     records = [*granian.records, *caplog.records]
     assert not [r for r in records if r.exc_info or r.levelno > logging.DEBUG], [r.getMessage() for r in records]
     assert len([r for r in caplog.records if "went away" in r.getMessage()]) <= 1
+
+
+@SQLITE
+def test_open_api_stays_native_under_granian_whatever_the_fault_rules(
+    served: RunningServer, platform: Platform, tenants: list[Tenant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault rule that does not match a request leaves it on the fast path (answered natively,
+    not through the ASGI bridge), and one that matches is acted out natively too."""
+    bridged: list[str] = []
+    run = AsgiBridge.run
+
+    async def counting(self: AsgiBridge, app: Any) -> None:
+        bridged.append(self.scope.path)
+        await run(self, app)
+
+    monkeypatch.setattr(AsgiBridge, "run", counting)
+    t, other = tenants[0], tenants[1]
+    for rule in (
+        {"kind": "http_error", "status": 502, "appid": other.appid},
+        {"kind": "timeout", "method": "Team.Add"},
+        {"kind": "rate_limit", "appid": other.appid},
+        {"kind": "async_fail", "appid": other.appid},
+    ):
+        platform.faults.add(rule)
+    assert httpx.post(served.url, data=_form(t)).json()["code"] == 0
+    failed = httpx.post(served.url, data=_form(other))
+    assert failed.status_code == 502 and failed.text == "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    assert bridged == []
+    assert httpx.get(served.url.replace("/open.api", "/healthz")).status_code == 200
+    assert bridged == ["/healthz"]  # the bridge itself still serves everything else
+    assert [f.fired for f in platform.faults.rules] == [1, 0, 0, 0]
