@@ -253,3 +253,6 @@ def verify(
         console().print(
             "note: signed with a throwaway key: the package is unchanged since signing, but anyone could have signed it"
         )
+
+
+from conformance.client import cli as _client_cli  # noqa: E402, F401  (registers `jzgr conform client`)
