@@ -63,6 +63,7 @@ class Stack:
     vendor_port: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: list[IO[bytes]] = field(default_factory=list)
+    vendor_setup: tuple[tuple[str, ...], str, tuple[str, ...]] = ((), "", ())
 
     @property
     def admin(self) -> str:
@@ -72,12 +73,22 @@ class Stack:
         """(Re)start the reference vendor on its own fresh database (or ``db``)."""
         self.stop_vendor()
         db = db or f"sqlite:///{self.folder / f'vendor-{secrets.token_hex(4)}.db'}"
+        self.vendor_setup = (tuple(defects), db, tuple(extra))
         args = ["--platform", self.platform, "--credentials", str(self.credentials), "--devices", str(self.site)]
         args += ["--db", db, "--listen", f"127.0.0.1:{self.vendor_port}", *extra]
         for name in defects:
             args += ["--defect", name]
         self._spawn("vendor", ["vendor", "serve", *args])
         _wait_http(f"http://127.0.0.1:{self.vendor_port}/status", self.processes["vendor"], 60)
+
+    def restart_vendor(self) -> None:
+        """SIGKILL the vendor and start it again on the same database, as after a power cut."""
+        process = self.processes.pop("vendor", None)
+        if process is not None:
+            process.kill()
+            process.wait()
+        defects, db, extra = self.vendor_setup
+        self.start_vendor(defects, db, extra)
 
     def stop_vendor(self) -> None:
         process = self.processes.pop("vendor", None)
@@ -131,7 +142,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> No
 
 @contextmanager
 def running(
-    folder: Path, *, db: str | None = None, vendor: bool = True, defects: Sequence[str] = ()
+    folder: Path, *, db: str | None = None, vendor: bool = True, defects: Sequence[str] = (), async_delay: float = 0.1
 ) -> Iterator[Stack]:
     """The simulator, the fleet and (unless ``vendor`` is false) the reference vendor, each its
     own process on free ports; stopped on exit."""
@@ -156,7 +167,19 @@ def running(
         db = db or f"sqlite:///{folder / 'sim.db'}"
         stack._spawn(
             "sim",
-            ["sim", "serve", "--port", str(sim_port), "--db", db, "--seed-demo", "--credentials-out", str(credentials)],
+            [
+                "sim",
+                "serve",
+                "--port",
+                str(sim_port),
+                "--db",
+                db,
+                "--async-delay",
+                str(async_delay),
+                "--seed-demo",
+                "--credentials-out",
+                str(credentials),
+            ],
         )
         _wait_http(stack.admin + "/openapi.json", stack.processes["sim"], 60)
         stack.tenant = load_tenant(credentials, project).appid

@@ -44,6 +44,8 @@ FIXES = {
     "CL-RETRY-01": "Keep an upload answered 5xx, -5, a timeout or a reset in the outbox "
     "and send it again with backoff.",
     "CL-RETRY-02": "Back off exponentially between retries (with jitter and a cap) instead of resending at once.",
+    "CL-DUR-01": "Commit each clock-in to a durable outbox before acknowledging it to the gate, "
+    "and send what is left in it after a restart.",
     "CL-RETRY-03": "Do not resend a refused request: show the platform's message "
     "and wait until the data or the credentials are fixed.",
 }
@@ -193,6 +195,8 @@ def within_deadline(target: Target) -> None:
     accepted = _attendance(obs)
     problems, evidence = [], []
     for c in obs.expected:
+        if c in obs.crashed:  # held back by the injected outage and the restart, not by the vendor
+            continue
         carrying = _carrying(accepted, c)
         allowance = t.deadline + (obs.offline_for if c in obs.offline else 0.0)
         if not carrying:
@@ -508,3 +512,23 @@ def no_retry_of_refusals(target: Target) -> None:
         problems,
         evidence,
     )
+
+
+@check(
+    "CL-DUR-01",
+    "A clock-in acknowledged to the gate survives a restart of the vendor's system.",
+    clause="devices.md §8",
+    area="client-durability",
+    plans=E2E,
+)
+def survives_restart(target: Target) -> None:
+    t, obs = _obs(target)
+    if t.restart is None:
+        raise CheckSkipped("no way to restart the vendor's system was given (--restart-command)")
+    stored = {_row_key(r) for r in obs.stored}
+    problems = [
+        f"{c.device} #{c.serial_no} {mask(c.id_number)} {c.at}: acknowledged before the restart, never stored"
+        for c in obs.crashed
+        if (c.id_number, c.at) not in stored
+    ]
+    _fail(t, "CL-DUR-01", problems, [])

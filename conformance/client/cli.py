@@ -3,6 +3,7 @@ virtual site, with the server plan's runner, reports, evidence and waivers."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -52,6 +53,12 @@ def client_target(platform: str, admin_token: str, tenant: str, devices: str, de
     return target
 
 
+def _restart(command: str) -> None:
+    done = subprocess.run(command, shell=True, check=False, timeout=120)  # the user's own command
+    if done.returncode != 0:
+        raise RuntimeError(f"--restart-command exited with {done.returncode}")
+
+
 @conform_app.command("client")
 def client(
     platform: Annotated[str, typer.Option(help="the mock platform's URL (its open.api, or the server root)")],
@@ -64,6 +71,10 @@ def client(
     fail_on: Annotated[Severity, typer.Option(help="fail on failed must checks only, or on should too")] = "must",
     waivers: Annotated[Path | None, typer.Option(help="YAML file of waived check ids")] = None,
     signing_key: Annotated[Path | None, typer.Option(help="Ed25519 PEM key that signs the evidence")] = None,
+    restart_command: Annotated[
+        str | None,
+        typer.Option(help="shell command that kills and restarts your system (CL-DUR-01; skipped without it)"),
+    ] = None,
 ) -> None:
     """Certify a vendor's real-name system. Exit 0: conformant; 1: not; 2: an input to change;
     3: the platform or the fleet cannot be reached."""
@@ -85,6 +96,8 @@ def client(
     if plan == "passive":
         raise UsageProblem("--plan passive is not built yet; run --plan e2e")
     target = client_target(platform, admin_token, tenant, devices, deadline)
+    if restart_command:
+        target.restart = lambda: _restart(restart_command)
     err, out = console(stderr=True), console()
     checks = runner.select(plan, "strict")
     err.print(f"driving the site ({len(checks)} checks, deadline {deadline:g} s per clock-in)…")

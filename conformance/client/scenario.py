@@ -49,6 +49,7 @@ class Observation:
     faulted: list[ClockIn] = field(default_factory=list)  # presented while a 503 was injected
     async_failed: list[ClockIn] = field(default_factory=list)  # their upload's async result forced to 10
     refused: list[ClockIn] = field(default_factory=list)  # uploaded with a wrong secret (answered -2)
+    crashed: list[ClockIn] = field(default_factory=list)  # acknowledged just before the vendor restarted
     stored: list[dict[str, Any]] = field(default_factory=list)  # WorkerAttendance.Query rows
     traffic: list[dict[str, Any]] = field(default_factory=list)  # the tenant's inspection log
     roster_wait_s: float = 0.0
@@ -67,7 +68,13 @@ def observe(target: ClientTarget) -> Observation:
     cached = target.cache.get("observation")
     if isinstance(cached, Observation):
         return cached
-    obs = _drive(target)
+    if isinstance(cached, Exception):  # the drive broke once: every check says so, none drives again
+        raise RuntimeError(f"the e2e scenario could not be driven: {cached}")
+    try:
+        obs = _drive(target)
+    except Exception as exc:
+        target.cache["observation"] = exc
+        raise
     target.cache["observation"] = obs
     return obs
 
@@ -136,6 +143,7 @@ def _drive(target: ClientTarget) -> Observation:
         return all(g["enrolled"] >= len(roster) and g["faces"] >= len(roster) for g in _gates(target))
 
     _until(issued, target.deadline, 0.5)
+    _until(lambda: _quiet(target), target.deadline, 0.5)  # enrolment (entry records…) finished
     obs = Observation(roster, _gates(target), roster_wait_s=time.monotonic() - started)
     gates = {g["id"]: g for g in obs.gates}
     ins = [g for g in obs.gates if g["direction"] == "in"]
@@ -194,7 +202,18 @@ def _drive(target: ClientTarget) -> Observation:
     _until(lambda: any(e.get("async_status") == 10 for e in target.traffic()), min(target.deadline, 15.0), 0.5)
     target.admin("DELETE", "/faults")
 
-    # 5. the platform refuses the tenant's signature (its secret rotated): never sent again and again.
+    # 5. the vendor's system crashes while the platform is down: what it acknowledged survives.
+    if target.restart is not None:
+        target.admin("POST", "/faults", {"kind": "http_error", "method": "WorkerAttendance.Add"})
+        before = {g["id"]: g["delivered"] for g in _gates(target)}
+        obs.crashed = [c for c in [_present(target, obs, "restart", exit_, 3 % len(roster))] if c]
+        _until(lambda: any(g["delivered"] > before.get(g["id"], 0) for g in _gates(target)), 10.0, 0.2)
+        time.sleep(0.5)
+        target.restart()
+        target.admin("DELETE", "/faults")
+        phase(obs.crashed)
+
+    # 6. the platform refuses the tenant's signature (its secret rotated): never sent again and again.
     _until(lambda: not _unpolled(target.traffic()), min(target.deadline, 15.0), 0.5)
     obs.rotated_after_id = max((int(e["id"]) for e in target.traffic()), default=0)
     rotated = target.admin("POST", f"/tenants/{target.tenant.appid}/rotate")
@@ -231,3 +250,12 @@ def _unpolled(traffic: list[dict[str, Any]]) -> list[str]:
         for e in writes
         if str(e["serial"]) not in final and not str(e.get("method")).endswith(".Query")
     ]
+
+
+def _quiet(target: ClientTarget) -> bool:
+    """No request from the tenant for ``settle`` seconds (of the platform's clock)."""
+    traffic = target.traffic()
+    if not traffic:
+        return False
+    now = datetime.fromisoformat(str(target.admin("GET", "/clock")["now"])).timestamp()
+    return now - datetime.fromisoformat(str(traffic[-1]["at"])).timestamp() >= min(target.settle, 2.0)

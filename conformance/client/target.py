@@ -5,6 +5,7 @@ the platform's stored records through the reference client with the tenant's cre
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class ClientTarget(Target):
     deadline: float = 60.0  # seconds within which a clock-in must reach the platform
     settle: float = 3.0  # seconds of quiet after which a phase is over
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    restart: Callable[[], None] | None = None  # kills and restarts the vendor's system (CL-DUR-01)
 
     # ---- the services ----------------------------------------------------------------------
 
