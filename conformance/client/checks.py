@@ -17,6 +17,7 @@ from standard import methods
 from standard.envelope import BEIJING
 
 E2E = ("e2e",)
+BOTH = ("e2e", "passive")  # checks that judge the traffic alone
 PLAIN_NUMBER = re.compile(r'"(\w*(?:CardNumber|CardNo))"\s*:\s*"(\d{15,19}|\d{17}[Xx])"')
 REFUSED = {-1, -2, -3, -4}
 
@@ -46,6 +47,7 @@ FIXES = {
     "CL-RETRY-02": "Back off exponentially between retries (with jitter and a cap) instead of resending at once.",
     "CL-DUR-01": "Commit each clock-in to a durable outbox before acknowledging it to the gate, "
     "and send what is left in it after a restart.",
+    "CL-PASSIVE-01": "Drive your system during the passive run: enrol, enter and clock in at least one worker.",
     "CL-RETRY-03": "Do not resend a refused request: show the platform's message "
     "and wait until the data or the credentials are fixed.",
 }
@@ -282,7 +284,7 @@ def backlog_in_order(target: Target) -> None:
     "Each worker's entry record is accepted before their first attendance upload.",
     clause="interface.md §10.1, §16.10",
     area="client-order",
-    plans=E2E,
+    plans=BOTH,
 )
 def entry_before_attendance(target: Target) -> None:
     t, obs = _obs(target)
@@ -315,7 +317,7 @@ def entry_before_attendance(target: Target) -> None:
     "Every request the vendor sends is signed right.",
     clause="interface.md §3.1",
     area="client-wire",
-    plans=E2E,
+    plans=BOTH,
 )
 def signed_right(target: Target) -> None:
     t, obs = _obs(target)
@@ -329,7 +331,7 @@ def signed_right(target: Target) -> None:
     "Every field the standard encrypts (ID and bank-card numbers) is sent encrypted.",
     clause="interface.md §4.2",
     area="client-wire",
-    plans=E2E,
+    plans=BOTH,
 )
 def encrypted(target: Target) -> None:
     t, obs = _obs(target)
@@ -351,7 +353,7 @@ def encrypted(target: Target) -> None:
     "No request carries a longer list than its method allows.",
     clause="interface.md §9",
     area="client-wire",
-    plans=E2E,
+    plans=BOTH,
 )
 def list_limits(target: Target) -> None:
     t, obs = _obs(target)
@@ -388,7 +390,7 @@ def list_limits(target: Target) -> None:
     "Every accepted write is polled (AsyncHandleResult.Query) until its final status.",
     clause="interface.md §6.1, §6.2",
     area="client-async",
-    plans=E2E,
+    plans=BOTH,
 )
 def every_serial_polled(target: Target) -> None:
     t, obs = _obs(target)
@@ -467,7 +469,7 @@ def retried_after_5xx(target: Target) -> None:
     clause="interface.md §5.2",
     area="client-retry",
     severity="should",
-    plans=E2E,
+    plans=BOTH,
 )
 def no_retry_storm(target: Target) -> None:
     t, obs = _obs(target)
@@ -496,7 +498,7 @@ def no_retry_storm(target: Target) -> None:
     "A refused request (code -1 to -4) is not sent again unchanged.",
     clause="interface.md §5.2",
     area="client-retry",
-    plans=E2E,
+    plans=BOTH,
 )
 def no_retry_of_refusals(target: Target) -> None:
     t, obs = _obs(target)
@@ -532,3 +534,34 @@ def survives_restart(target: Target) -> None:
         if (c.id_number, c.at) not in stored
     ]
     _fail(t, "CL-DUR-01", problems, [])
+
+
+# The methods a site's system uses, in the order it needs them (interface.md §10.1).
+CHECKLIST = (
+    "ProjectSubContractor.Add",
+    "Team.Add",
+    "ProjectWorker.Add",
+    "WorkerEntryExit.Add",
+    "WorkerContract.Add",
+    "WorkerAttendance.Add",
+    "AsyncHandleResult.Query",
+)
+
+
+@check(
+    "CL-PASSIVE-01",
+    "During the passive run the system sent the site's uploads (workers, entry, attendance) and polled their results.",
+    clause="interface.md §10.1",
+    area="client-passive",
+    severity="should",
+    plans=("passive",),
+)
+def methods_exercised(target: Target) -> None:
+    t, obs = _obs(target)
+    sent = Counter(str(e.get("method")) for e in obs.traffic)
+    accepted = Counter(str(e.get("method")) for e in obs.traffic if e.get("code") == 0)
+    lines = [f"[{'x' if accepted[m] else ' '}] {m}: {sent[m]} sent, {accepted[m]} accepted" for m in CHECKLIST]
+    lines += [f"[x] {m}: {n} sent (not on the checklist)" for m, n in sorted(sent.items()) if m not in CHECKLIST]
+    t.cache["checklist"] = lines
+    missing = [m for m in ("ProjectWorker.Add", "WorkerEntryExit.Add", "WorkerAttendance.Add") if not accepted[m]]
+    _fail(t, "CL-PASSIVE-01", [f"never accepted: {', '.join(missing)}", *lines] if missing else [], [])

@@ -71,6 +71,9 @@ def client(
     fail_on: Annotated[Severity, typer.Option(help="fail on failed must checks only, or on should too")] = "must",
     waivers: Annotated[Path | None, typer.Option(help="YAML file of waived check ids")] = None,
     signing_key: Annotated[Path | None, typer.Option(help="Ed25519 PEM key that signs the evidence")] = None,
+    duration: Annotated[
+        float, typer.Option(min=1, help="passive: seconds during which you drive your system and the harness listens")
+    ] = 300.0,
     restart_command: Annotated[
         str | None,
         typer.Option(help="shell command that kills and restarts your system (CL-DUR-01; skipped without it)"),
@@ -93,14 +96,16 @@ def client(
         signer = evidence.signer(signing_key)
     except evidence.KeyFileError as exc:
         raise UsageProblem(f"--signing-key: {exc}; give a key jzgr created, or a new path") from None
-    if plan == "passive":
-        raise UsageProblem("--plan passive is not built yet; run --plan e2e")
     target = client_target(platform, admin_token, tenant, devices, deadline)
+    target.plan, target.duration = plan, duration
     if restart_command:
         target.restart = lambda: _restart(restart_command)
     err, out = console(stderr=True), console()
     checks = runner.select(plan, "strict")
-    err.print(f"driving the site ({len(checks)} checks, deadline {deadline:g} s per clock-in)…")
+    if plan == "passive":
+        err.print(f"listening for {duration:g} s: drive your system now (enrol, enter, clock in workers)…")
+    else:
+        err.print(f"driving the site ({len(checks)} checks, deadline {deadline:g} s per clock-in)…")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, disable=not err.is_terminal
     ) as bar:
@@ -120,6 +125,8 @@ def client(
         written = bundle.write_all(run, report_dir, signer=signer)
     except OSError as exc:
         raise UsageProblem(f"cannot write reports to {report_dir}: {exc.strerror or exc}") from None
+    for line in target.cache.get("checklist", []):
+        out.print(line)
     headline = run.verdict()
     out.print(headline, style="green" if headline == "PASS" else "yellow" if run.ok else "red")
     out.print(f"reports: {written.html}  {written.junit}  {written.json}")

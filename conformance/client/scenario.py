@@ -71,7 +71,7 @@ def observe(target: ClientTarget) -> Observation:
     if isinstance(cached, Exception):  # the drive broke once: every check says so, none drives again
         raise RuntimeError(f"the e2e scenario could not be driven: {cached}")
     try:
-        obs = _drive(target)
+        obs = _listen(target) if target.plan == "passive" else _drive(target)
     except Exception as exc:
         target.cache["observation"] = exc
         raise
@@ -259,3 +259,15 @@ def _quiet(target: ClientTarget) -> bool:
         return False
     now = datetime.fromisoformat(str(target.admin("GET", "/clock")["now"])).timestamp()
     return now - datetime.fromisoformat(str(traffic[-1]["at"])).timestamp() >= min(target.settle, 2.0)
+
+
+def _listen(target: ClientTarget) -> Observation:
+    """The passive plan: the vendor drives its own system for ``duration`` seconds while the
+    harness only records what the tenant sends."""
+    since = max((int(e["id"]) for e in target.traffic()), default=0)
+    deadline = time.monotonic() + target.duration
+    while time.monotonic() < deadline:
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    obs = Observation([], [])
+    obs.traffic = [e for e in target.traffic() if int(e["id"]) > since]
+    return obs

@@ -27,6 +27,8 @@ class ClientTarget(Target):
     deadline: float = 60.0  # seconds within which a clock-in must reach the platform
     settle: float = 3.0  # seconds of quiet after which a phase is over
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    plan: str = "e2e"  # e2e: the harness drives the site; passive: the vendor does, for `duration` seconds
+    duration: float = 300.0
     restart: Callable[[], None] | None = None  # kills and restarts the vendor's system (CL-DUR-01)
 
     # ---- the services ----------------------------------------------------------------------

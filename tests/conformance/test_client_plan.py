@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conformance import runner
@@ -99,3 +101,59 @@ def test_the_detection_table_in_the_docs_is_the_tested_one() -> None:
             table[cells[0].strip("`")] = tuple(re.findall(r"CL-[A-Z]+-\d+", cells[3]))
     assert table == DETECTION
     assert set(DETECTION) == set(DEFECTS)
+
+
+def test_the_passive_plan_grades_what_the_vendor_sends_with_a_checklist(stack: Stack, tmp_path: Path) -> None:
+    stack.reset_platform()
+    harness = subprocess.Popen(
+        [
+            JZGR,
+            "conform",
+            "client",
+            "--plan",
+            "passive",
+            "--duration",
+            "20",
+            "--platform",
+            stack.platform,
+            "--admin-token",
+            stack.admin_token,
+            "--tenant",
+            stack.tenant,
+            "--devices",
+            stack.devices,
+            "--report-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2)  # the harness has noted where the inspection log stands
+        stack.start_vendor()  # enrols the site while the harness listens
+        with httpx.Client(base_url=stack.devices, timeout=10) as devices:
+            deadline = time.monotonic() + 15
+            while any(g["faces"] < 20 for g in devices.get("/devices").json()["devices"]):
+                assert time.monotonic() < deadline, "the vendor did not issue the roster"
+                time.sleep(0.3)
+            time.sleep(2)  # entry records done
+            devices.post("/devices/dz-in-1/present-face", json={"worker_index": 0}).raise_for_status()
+        out, err = harness.communicate(timeout=60)
+    finally:
+        harness.kill()
+        stack.stop_vendor()
+    assert harness.returncode == 0, out + err
+    assert "[x] WorkerAttendance.Add: 1 sent, 1 accepted" in out and "[x] WorkerEntryExit.Add" in out
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["plan"] == "passive"
+    assert {r["id"] for r in report["results"]} == {
+        "CL-ENTRY-01",
+        "CL-SIG-01",
+        "CL-ENC-01",
+        "CL-LIM-01",
+        "CL-ASYNC-01",
+        "CL-RETRY-02",
+        "CL-RETRY-03",
+        "CL-PASSIVE-01",
+    }
