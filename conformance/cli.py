@@ -216,7 +216,10 @@ def server(
 
 @conform_app.command("list")
 def list_checks(
-    plan: Annotated[Plan, typer.Option(help="smoke or full")] = "full",
+    plan: Annotated[
+        Literal["full", "smoke", "e2e", "passive"],
+        typer.Option(help="smoke or full (server plans), e2e or passive (client plans)"),
+    ] = "full",
     profile: Annotated[ProfileName, typer.Option(help="strict or lenient")] = "strict",
 ) -> None:
     """List the checks of a plan: id, severity, area, statement and the clause it comes from."""

@@ -31,7 +31,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
 
 def test_demo_on_a_leap_day_in_the_past(tmp_path: Path) -> None:
     # A fixed past day: on it "last month's payroll" used to be dated after the day (issue 12).
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--workers", "12", "--today", "2024-02-29", "--no-client"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path), "--workers", "12", "--today", "2024-02-29", "--no-client"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["today"] == "2024-02-29" and summary["problems"] == [] and summary["twins_missed"] == []
