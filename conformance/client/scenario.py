@@ -172,6 +172,7 @@ def _drive(target: ClientTarget) -> Observation:
         if round_:
             time.sleep(1.1)  # one worker's clock-ins a second apart
         rush += [c for i in team if (c := _present(target, obs, "rush", gate, i))]
+    time.sleep(1.1)  # the stranger's second is nobody else's
     _present(target, obs, "rush", entry, -1)
     _present(target, obs, "rush", entry, (team[-1] + 1) % len(roster), spoof=True)
     phase(rush)
