@@ -187,7 +187,7 @@ def _drive(target: ClientTarget) -> Observation:
     offline_gate = gates.get(ins[-1]["id"], entry)
     target.device("POST", f"/devices/{offline_gate['id']}/network-drop", {"seconds": 30})
     dropped = time.monotonic()
-    for i in range(min(3, len(roster))):
+    for i in range(len(roster) - 1, max(len(roster) - 4, -1), -1):  # workers no other phase uses
         obs.offline += [c for c in [_present(target, obs, "offline", offline_gate, i)] if c]
         time.sleep(1.1)
     target.device("POST", f"/devices/{offline_gate['id']}/network-restore", {})
@@ -215,8 +215,8 @@ def _drive(target: ClientTarget) -> Observation:
         phase(obs.crashed)
 
     # 6. the platform refuses the tenant's signature (its secret rotated): never sent again and again.
-    _until(lambda: not _unpolled(target.traffic()), min(target.deadline, 15.0), 0.5)
     obs.rotated_after_id = max((int(e["id"]) for e in target.traffic()), default=0)
+    _until(lambda: not _unpolled(target.traffic(), obs.rotated_after_id), min(target.deadline, 15.0), 0.5)
     rotated = target.admin("POST", f"/tenants/{target.tenant.appid}/rotate")
     refused = [c for c in [_present(target, obs, "refused", entry, 2 % len(roster))] if c]
     obs.refused = refused
@@ -240,8 +240,8 @@ def _row_key(row: dict[str, Any]) -> tuple[str, str, str]:
     return str(row.get("idCardNumber") or ""), str(row.get("date") or "")[:19], str(row.get("direction") or "")
 
 
-def _unpolled(traffic: list[dict[str, Any]]) -> list[str]:
-    """Serials of accepted writes not yet polled to a final status."""
+def _unpolled(traffic: list[dict[str, Any]], up_to: int) -> list[str]:
+    """Serials of accepted writes (up to inspection-log id ``up_to``) not yet polled to a final status."""
     final = {str(e.get("serial")) for e in traffic if e.get("async_status") in (10, 20)}
     writes = [
         e for e in traffic if e.get("code") == 0 and e.get("serial") and e.get("method") != "AsyncHandleResult.Query"
