@@ -165,7 +165,7 @@ def _drive(target: ClientTarget) -> Observation:
     # that more than a list's worth piles up; a stranger and a photo held up to the camera.
     team = [i for i, w in enumerate(roster) if w.get("team") == roster[0].get("team")] or [0]
     target.admin(
-        "POST", "/faults", {"kind": "latency", "method": "WorkerAttendance.Add", "count": 1, "latency_ms": 2000}
+        "POST", "/faults", {"kind": "latency", "method": "WorkerAttendance.Add", "count": 1, "latency_ms": 4000}
     )
     rush: list[ClockIn] = []
     for round_, gate in enumerate([entry, exit_, ins[-1]]):
