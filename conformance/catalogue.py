@@ -14,7 +14,7 @@ from standard.requirements import Requirement, Severity
 if TYPE_CHECKING:
     from conformance.target import Target
 
-PLANS = ("smoke", "full")
+PLANS = ("smoke", "full")  # the server plans; a check names others (the client plans) in ``plans``
 CATALOGUE_VERSION = "1"
 
 
@@ -35,6 +35,7 @@ class Check:
     run: Callable[[Target], None]
     smoke: bool = False
     profiles: frozenset[str] = field(default_factory=lambda: frozenset({"strict", "lenient"}))
+    plans: frozenset[str] = frozenset(PLANS)
 
     @property
     def clause(self) -> str:
@@ -45,7 +46,7 @@ class Check:
         return self.requirement.severity
 
     def in_plan(self, plan: str, profile: str) -> bool:
-        return profile in self.profiles and (plan == "full" or self.smoke)
+        return profile in self.profiles and plan in self.plans and (plan != "smoke" or self.smoke)
 
 
 REGISTRY: dict[str, Check] = {}
@@ -59,6 +60,7 @@ def check(
     area: str,
     smoke: bool = False,
     profiles: tuple[str, ...] = ("strict", "lenient"),
+    plans: tuple[str, ...] = PLANS,
 ) -> Callable[[Callable[[Target], None]], Callable[[Target], None]]:
     """Register a check function under a stable id, testing ``requirement`` (a ``REQ-…`` id of
     ``standard.requirements``; an unknown one fails at import)."""
@@ -69,7 +71,9 @@ def check(
     def register(fn: Callable[[Target], None]) -> Callable[[Target], None]:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
-        REGISTRY[check_id] = Check(check_id, statement, tested, area, fn, smoke, frozenset(profiles))
+        REGISTRY[check_id] = Check(
+            check_id, statement, tested, area, fn, smoke, frozenset(profiles), frozenset(plans)
+        )
         return fn
 
     return register
@@ -84,6 +88,7 @@ def expect(condition: bool, message: str) -> None:
 def all_checks() -> dict[str, Check]:
     """Every registered check, importing the check modules once."""
     from conformance import checks  # noqa: F401  (registers by import)
+    from conformance.client import checks as client_checks  # noqa: F401
 
     return dict(sorted(REGISTRY.items(), key=lambda kv: _sort_key(kv[0])))
 

@@ -219,7 +219,10 @@ def server(
 
 @conform_app.command("list")
 def list_checks(
-    plan: Annotated[Plan, typer.Option(help="smoke or full")] = "full",
+    plan: Annotated[
+        Literal["full", "smoke", "e2e", "passive"],
+        typer.Option(help="smoke or full (server plans), e2e or passive (client plans)"),
+    ] = "full",
     profile: Annotated[ProfileName, typer.Option(help="strict or lenient")] = "strict",
 ) -> None:
     """List the checks of a plan: id, severity, area, statement, the requirement it tests and the
@@ -257,3 +260,6 @@ def verify(
         console().print(
             "note: signed with a throwaway key: the package is unchanged since signing, but anyone could have signed it"
         )
+
+
+from conformance.client import cli as _client_cli  # noqa: E402, F401  (registers `jzgr conform client`)

@@ -123,9 +123,13 @@ def demo(
         str | None,
         typer.Option(help="the day (YYYY-MM-DD, Beijing) the data is generated for; default: today in Beijing"),
     ] = None,
+    client: Annotated[
+        bool, typer.Option(help="also certify the reference vendor with the client plan (its own processes)")
+    ] = True,
 ) -> None:
     """Run the demo on the embedded default: a Dezhou dataset through the whole upload pipeline,
-    then the mock platform served, uploaded to and certified. Exit 1 when anything is wrong."""
+    the mock platform served, uploaded to and certified, then the reference vendor certified with
+    the client plan against the Dezhou site's gates. Exit 1 when anything is wrong."""
     from datetime import date
 
     from jzgr import demo as demo_job
@@ -134,7 +138,7 @@ def demo(
         day = date.fromisoformat(today) if today is not None else None
     except ValueError:
         raise typer.BadParameter(f"{today!r} is not a date; use YYYY-MM-DD", param_hint="--today") from None
-    raise typer.Exit(0 if demo_job.run(out, seed, workers, day) else 1)
+    raise typer.Exit(0 if demo_job.run(out, seed, workers, day, client) else 1)
 
 
 @_root.command()

@@ -38,7 +38,7 @@ def _writable(out: Path) -> None:
         ) from None
 
 
-def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = None) -> bool:
+def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = None, client: bool = True) -> bool:
     """The whole demo; ``today`` (Beijing) dates every generated record (default: the platform's
     day now). A later day than the real one is refused: the served part runs on the real clock."""
     console = terminal.console()
@@ -123,6 +123,7 @@ def run(out: Path, seed: int = 2018, workers: int = 60, today: date | None = Non
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     ok = not problems and not missed and certify(console, data, out)
+    ok = certify_vendor(console, out) and ok if client else ok
     console.print(
         Text.assemble(
             ("OK" if ok else "PROBLEMS", "green" if ok else "red"),
@@ -224,3 +225,49 @@ def certify(console: Console, data: dataset.Dataset, out: Path) -> bool:
     finally:
         running.stop()
         store.close()
+
+
+def certify_vendor(console: Console, out: Path) -> bool:
+    """The client plan: the simulator, the Dezhou site's fleet and the reference vendor, each its
+    own process, and the e2e plan judging the vendor."""
+    from conformance import runner
+    from conformance.client.cli import client_target
+    from conformance.reports import bundle
+    from jzgr import stack
+
+    folder = out / "client"
+    console.print(
+        Text.assemble(
+            ("vendor", "bold"), " starting the simulator, the Dezhou site's four gates and the reference vendor…"
+        )
+    )
+    with stack.running(folder) as site:
+        console.print(
+            Text.assemble(
+                ("vendor", "bold"),
+                f" reference vendor on 127.0.0.1:{site.vendor_port}, gates' control API {site.devices}, "
+                f"platform {site.platform} (logs in {folder})",
+            )
+        )
+        target = client_target(site.platform, site.admin_token, site.tenant, site.devices, 20.0)
+        target.restart = site.restart_vendor
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("client plan: driving the site (faces, a stranger, a 503, a network drop…)", total=None)
+
+            def progress(result: runner.Result, i: int, n: int) -> None:
+                bar.update(task, total=n, completed=i, description=f"client plan: {result.check.id}")
+
+            run = runner.run(target, plan="e2e", progress=progress)
+    written = bundle.write_all(run, out / "client-conformance")
+    counts = run.counts()
+    console.print(
+        Text.assemble(
+            ("client conformance", "bold"),
+            f" e2e plan against the reference vendor: {counts['passed']} passed, {counts['failed']} failed "
+            f"→ {written.html} (evidence {written.evidence.name})",
+        )
+    )
+    console.print(f"reports: {out / 'conformance' / 'report.html'}  {written.html}")
+    return run.ok

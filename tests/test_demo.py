@@ -23,11 +23,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert report["ok"] and report["counts"]["failed"] == 0
     assert evidence.verify((tmp_path / "conformance" / "evidence.zip").read_bytes()).manifest["ok"] is True
     assert json.loads((tmp_path / "credentials.json").read_text(encoding="utf-8"))["tenants"]
+    # the reference vendor certified by the client plan, the simulator, fleet and vendor as processes
+    client = json.loads((tmp_path / "client-conformance" / "report.json").read_text(encoding="utf-8"))
+    assert client["plan"] == "e2e" and client["ok"] and client["counts"]["failed"] == 0
+    assert f"{tmp_path / 'client-conformance' / 'report.html'}" in result.output.replace("\n", "")
 
 
 def test_demo_on_a_leap_day_in_the_past(tmp_path: Path) -> None:
     # A fixed past day: on it "last month's payroll" used to be dated after the day (issue 12).
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--workers", "12", "--today", "2024-02-29"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path), "--workers", "12", "--today", "2024-02-29", "--no-client"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["today"] == "2024-02-29" and summary["problems"] == [] and summary["twins_missed"] == []

@@ -32,7 +32,7 @@ def test_demo_passes_on_another_day(utc: str, beijing_day: str, tmp_path: Path) 
     jzgr = Path(sys.executable).with_name("jzgr")
     env = {**os.environ, "TZ": "UTC"}
     done = subprocess.run(
-        [FAKETIME, "-f", f"@{utc}", str(jzgr), "demo", "--out", str(tmp_path), "--workers", "12"],
+        [FAKETIME, "-f", f"@{utc}", str(jzgr), "demo", "--out", str(tmp_path), "--workers", "12", "--no-client"],
         capture_output=True,
         text=True,
         env=env,
