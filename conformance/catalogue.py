@@ -71,9 +71,7 @@ def check(
     def register(fn: Callable[[Target], None]) -> Callable[[Target], None]:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
-        REGISTRY[check_id] = Check(
-            check_id, statement, tested, area, fn, smoke, frozenset(profiles), frozenset(plans)
-        )
+        REGISTRY[check_id] = Check(check_id, statement, tested, area, fn, smoke, frozenset(profiles), frozenset(plans))
         return fn
 
     return register

@@ -8,17 +8,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import TypeAdapter
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from conformance import runner
-from conformance.catalogue import Severity, all_checks
+from conformance.catalogue import all_checks
 from conformance.cli import REASON_LINES, STYLES, _report_dir, conform_app
 from conformance.client.target import ClientTarget, ServiceError
 from conformance.reports import bundle, evidence
 from conformance.target import Tenant
 from conformance.waivers import Waiver, WaiverError, active, load
 from standard.envelope import now_beijing
+from standard.requirements import Severity
 from standard.terminal import EnvironmentProblem, UsageProblem, console
 
 ClientPlan = Literal["e2e", "passive"]
@@ -30,7 +32,7 @@ def client_target(platform: str, admin_token: str, tenant: str, devices: str, de
     base = platform.rstrip("/").removesuffix("/open.api")
     target = ClientTarget(
         base + "/open.api",
-        Tenant(tenant, ""),
+        Tenant(tenant, "?"),  # the secret is read from the admin API below
         admin_url=base + "/admin/api",
         admin_token=admin_token,
         devices_url=devices,
@@ -45,7 +47,7 @@ def client_target(platform: str, admin_token: str, tenant: str, devices: str, de
     found = [t for t in tenants if t.get("appid") == tenant]
     if not found:
         raise UsageProblem(f"--tenant {tenant} is not a tenant of {base} (GET /admin/api/tenants lists them)")
-    target.tenant = Tenant.from_json(found[0])
+    target.tenant = TypeAdapter(Tenant).validate_python(found[0])
     try:
         target.device("GET", "/devices")
     except ServiceError as exc:
