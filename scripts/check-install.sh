@@ -22,7 +22,7 @@ port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("
 "$work/venv/bin/jzgr" sim serve --port "$port" --db "sqlite:///$work/sim.db" --seed-demo --async-delay 0 \
     --credentials-out "$work/creds.json" 2>"$work/sim.log" &
 sim=$!
-trap 'kill "$sim" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$sim" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
     "$work/venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null && break
     kill -0 "$sim" 2>/dev/null || { cat "$work/sim.log"; exit 1; }
