@@ -81,6 +81,28 @@ def _report_dir(path: Path) -> None:
         ) from None
 
 
+def run_inputs(
+    waivers: Path | None, report_dir: Path, signing_key: Path | None
+) -> tuple[dict[str, Waiver], evidence.Signer]:
+    """What every plan's run needs checked before it starts (the server and the client plans):
+    the waivers in force today (Beijing), a report directory that can be written, the signer."""
+    active_waivers: dict[str, Waiver] = {}
+    if waivers is not None:
+        try:
+            listed = load(waivers)
+        except WaiverError as exc:
+            raise UsageProblem(f"--waivers: {exc}") from None
+        unknown = sorted({w.check for w in listed} - set(all_checks()))
+        if unknown:
+            raise UsageProblem(f"--waivers: {waivers} waives unknown check id {', '.join(unknown)}")
+        active_waivers = active(listed, now_beijing().date())
+    _report_dir(report_dir)
+    try:
+        return active_waivers, evidence.signer(signing_key)
+    except evidence.KeyFileError as exc:
+        raise UsageProblem(f"--signing-key: {exc}; give a key jzgr created, or a new path") from None
+
+
 @conform_app.command("server")
 def server(
     report_dir: Annotated[
@@ -140,21 +162,7 @@ def server(
         checks = runner.select(plan, profile, only)
     except runner.SelectionError as exc:
         raise UsageProblem(f"--only: {exc}") from None
-    active_waivers: dict[str, Waiver] = {}
-    if waivers is not None:
-        try:
-            listed = load(waivers)
-        except WaiverError as exc:
-            raise UsageProblem(f"--waivers: {exc}") from None
-        unknown = sorted({w.check for w in listed} - set(all_checks()))
-        if unknown:
-            raise UsageProblem(f"--waivers: {waivers} waives unknown check id {', '.join(unknown)}")
-        active_waivers = active(listed, now_beijing().date())
-    _report_dir(report_dir)
-    try:
-        signer = evidence.signer(signing_key)
-    except evidence.KeyFileError as exc:
-        raise UsageProblem(f"--signing-key: {exc}; give a key jzgr created, or a new path") from None
+    active_waivers, signer = run_inputs(waivers, report_dir, signing_key)
 
     second = tenants[1] if len(tenants) > 1 else None
     target = Target(url, tenants[0], second, get_profile(profile), poll_timeout=poll_timeout)

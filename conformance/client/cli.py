@@ -13,13 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from conformance import runner
-from conformance.catalogue import all_checks
-from conformance.cli import REASON_LINES, STYLES, _report_dir, conform_app
+from conformance.cli import REASON_LINES, STYLES, conform_app, run_inputs
 from conformance.client.target import ClientTarget, ServiceError
-from conformance.reports import bundle, evidence
+from conformance.reports import bundle
 from conformance.target import Tenant
-from conformance.waivers import Waiver, WaiverError, active, load
-from standard.envelope import now_beijing
 from standard.requirements import Severity
 from standard.terminal import EnvironmentProblem, UsageProblem, console
 
@@ -83,21 +80,7 @@ def client(
 ) -> None:
     """Certify a vendor's real-name system. Exit 0: conformant; 1: not; 2: an input to change;
     3: the platform or the fleet cannot be reached."""
-    active_waivers: dict[str, Waiver] = {}
-    if waivers is not None:
-        try:
-            listed = load(waivers)
-        except WaiverError as exc:
-            raise UsageProblem(f"--waivers: {exc}") from None
-        unknown = sorted({w.check for w in listed} - set(all_checks()))
-        if unknown:
-            raise UsageProblem(f"--waivers: {waivers} waives unknown check id {', '.join(unknown)}")
-        active_waivers = active(listed, now_beijing().date())
-    _report_dir(report_dir)
-    try:
-        signer = evidence.signer(signing_key)
-    except evidence.KeyFileError as exc:
-        raise UsageProblem(f"--signing-key: {exc}; give a key jzgr created, or a new path") from None
+    active_waivers, signer = run_inputs(waivers, report_dir, signing_key)
     target = client_target(platform, admin_token, tenant, devices, deadline)
     target.plan, target.duration = plan, duration
     if restart_command:
