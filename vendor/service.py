@@ -283,7 +283,9 @@ class Vendor:
                     "attendType": "001",
                     "channel": device_id[:50],
                 }
-                due = now
+                # Not before the moment it records: a gate's clock may run ahead of ours and the
+                # platform's, which refuses a clock-in after its own now ([dataList][0][date]不能大于当前时间!).
+                due = max(now, _epoch(moment) + CLOCK_MARGIN_S)
                 if self.on("late-upload"):  # the bug: uploads held back for hours
                     due = _epoch(moment) + self.config.late_upload_s
                 self.store.enqueue(
@@ -454,6 +456,9 @@ def _iclock_commands(people: list[dict[str, Any]]) -> list[str]:
         if p.get("photo"):
             commands.append(f"DATA UPDATE BIOPHOTO PIN={no}\tType=9\tSize={len(p['photo'])}\tContent={p['photo']}")
     return commands
+
+
+CLOCK_MARGIN_S = 1.0  # how far past a clock-in's own time its upload waits (the platform's clock may lag ours)
 
 
 def _epoch(moment: str) -> float:
