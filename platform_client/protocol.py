@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from platform_client.errors import (
@@ -23,6 +24,8 @@ from platform_client.policy import PollPolicy, RetryPolicy
 from standard import envelope, errors, methods, payload
 from standard.envelope import AsyncStatus, Envelope
 from standard.profile import STRICT, Profile
+
+CLOCK_SKEW_S = 300.0  # how far ahead of this host a date may lie before local validation refuses it
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,17 @@ def spec_of(method: str) -> methods.Method | None:
     return methods.get(method)
 
 
-def seal(method: str, data: Any, secret: str, *, validate: bool = True, profile: Profile = STRICT) -> str:
-    """Validate plaintext data (optionally), encrypt its marked fields, serialise it once."""
+def seal(
+    method: str,
+    data: Any,
+    secret: str,
+    *,
+    validate: bool = True,
+    profile: Profile = STRICT,
+    now: datetime | None = None,
+) -> str:
+    """Validate plaintext data (optionally), encrypt its marked fields, serialise it once.
+    ``now`` is the moment dates are judged against ("not in the future"); by default this host's."""
     spec = spec_of(method)
     if isinstance(data, str):
         return data  # already the wire text: sent as is
@@ -76,7 +88,7 @@ def seal(method: str, data: Any, secret: str, *, validate: bool = True, profile:
         if validate:
             raw = spec.normalise(data) if spec.normalise else data
             try:
-                payload.validate(spec.request, raw, profile=profile)
+                payload.validate(spec.request, raw, profile=profile, now=now)
             except errors.PayloadInvalid as exc:
                 raise ValidationFailed(method, exc.errors) from None
         data = payload.encrypt(spec.request, data, secret)
@@ -226,8 +238,14 @@ class ClientCore:
         self.profile = profile
         self.clock = clock
 
+    # Local validation judges "not in the future" against this host's clock plus this margin: the
+    # platform's clock decides, and a gate or host a little ahead of it is not a reason to refuse
+    # here what the platform may accept (set it to 0 for the platform's exact rule).
+    clock_skew_s: float = CLOCK_SKEW_S
+
     def seal(self, method: str, data: Any) -> str:
-        return seal(method, data, self.creds.secret, validate=self.validate, profile=self.profile)
+        now = (envelope.now_beijing() + timedelta(seconds=self.clock_skew_s)).replace(tzinfo=None)
+        return seal(method, data, self.creds.secret, validate=self.validate, profile=self.profile, now=now)
 
     def call_plan(self, method: str, data: Any) -> Plan:
         return call_plan(self.creds, method, self.seal(method, data), self.retry, self.clock)

@@ -283,9 +283,11 @@ class Vendor:
                     "attendType": "001",
                     "channel": device_id[:50],
                 }
-                # Not before the moment it records: a gate's clock may run ahead of ours and the
-                # platform's, which refuses a clock-in after its own now ([dataList][0][date]不能大于当前时间!).
-                due = max(now, _epoch(moment) + CLOCK_MARGIN_S)
+                # Not before the moment it records, when that is only a moment away: a gate's clock
+                # may run a little ahead of the platform's, which refuses a clock-in after its own now
+                # ([dataList][0][date]不能大于当前时间!). Only briefly, since our own clock may be the
+                # one behind; a refusal as "future" is held and sent again by the uploader.
+                due = now + min(max(0.0, _epoch(moment) + CLOCK_MARGIN_S - now), MAX_HOLD_S)
                 if self.on("late-upload"):  # the bug: uploads held back for hours
                     due = _epoch(moment) + self.config.late_upload_s
                 self.store.enqueue(
@@ -459,6 +461,7 @@ def _iclock_commands(people: list[dict[str, Any]]) -> list[str]:
 
 
 CLOCK_MARGIN_S = 1.0  # how far past a clock-in's own time its upload waits (the platform's clock may lag ours)
+MAX_HOLD_S = 2.0  # the longest a clock-in is held for that reason (our clock, not the gate's, may be wrong)
 
 
 def _epoch(moment: str) -> float:

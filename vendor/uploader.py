@@ -43,6 +43,11 @@ log = logging.getLogger("jzgr.vendor")
 WORKERS_PER_CALL = 5  # ProjectWorker.Add workerList limit
 ATTENDANCE_PER_CALL = 20  # WorkerAttendance.Add dataList limit
 OVERSIZE = 25  # the oversize-datalist defect's batch
+FUTURE = "不能大于当前时间!"  # the platform's "after my now" for a clock-in's date
+# A clock-in refused only as "in the future" was stamped by a gate (or host) whose clock runs ahead
+# of the platform's: the platform's clock decides, so it is held and sent again, spaced out and a
+# bounded number of times (about ten minutes in all), instead of being lost as a refusal.
+FUTURE_RETRIES = 15
 REFUSED = re.compile(r"已存在")  # "already there": a repeated enrolment write is as good as done
 WORKER_EXISTS = re.compile(r"身份证为[:：]\s*([0-9A-Za-z]+)的工人")
 TEAM_EXISTS = re.compile(r"已存在班组编号为[:：]\s*(\d+)")
@@ -296,12 +301,18 @@ class Uploader:
             self._retry_later(ids, attempts, str(exc))
             return
         except PlatformError as exc:  # -1…-4: refused; sending it again cannot help
+            if _only_future(exc.message) and attempts < FUTURE_RETRIES:
+                self._retry_later(ids, attempts, str(exc), delay=_future_delay(attempts))
+                return
             if self.settings.on("retry-refusals-forever") and attempts < self.settings.refusal_retry_cap:
                 self._retry_later(ids, attempts, str(exc), delay=0.05)
                 return
             self._failed(rows, method, str(exc))
             return
         except ValidationFailed as exc:
+            if all(e.kind == "future" for e in exc.errors) and attempts < FUTURE_RETRIES:
+                self._retry_later(ids, attempts, str(exc), delay=_future_delay(attempts))
+                return
             self._failed(rows, method, str(exc))
             return
         except (DeadlineExceeded, ClientError) as exc:  # no final answer: the outbox tries again later
@@ -514,6 +525,16 @@ class Uploader:
             ],
         }
         self.store.enqueue(conn, "WorkerContract.Add", "enrol", ",".join(numbers), data, now)
+
+
+def _only_future(message: str) -> bool:
+    """Every complaint of a -1 refusal is the "later than the platform's now" one."""
+    parts = [p for p in message.split(";") if p.strip()]
+    return bool(parts) and all(p.endswith(FUTURE) for p in parts)
+
+
+def _future_delay(attempts: int) -> float:
+    return float(min(2 ** (attempts - 1), 60))
 
 
 # the worker stage a failed enrolment write leaves failed

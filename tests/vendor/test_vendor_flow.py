@@ -235,3 +235,31 @@ async def test_offline_backlog_is_uploaded_in_order_after_entry(
         sent = [e.method for e in platform.traffic.query(newest_first=False, limit=10_000)]
         last_entry = max(i for i, m in enumerate(sent) if m == "WorkerEntryExit.Add")
         assert last_entry < sent.index("WorkerAttendance.Add")
+
+
+async def test_a_gate_ahead_of_the_platform_is_held_briefly_and_resent_until_the_platform_takes_it(
+    platform: Platform, served: Any, tmp_path: Path
+) -> None:
+    """A gate 5 s ahead: the vendor does not hold its clock-in for 5 s by its own clock (which may
+    be the wrong one) nor refuses it locally; the platform refuses it as future, and the vendor sends
+    it again, spaced out, until the platform's clock passes it — stored once, nothing failed."""
+    async with fleet_and_vendor(served, tmp_path) as (fleet, vendor):
+        await enrolled(vendor)
+        fleet.device("dz-in-1").clock.step(5)  # the gate runs 5 s ahead of the vendor and the platform
+        worker = fleet.roster[0]
+        event = fleet.present_worker("dz-in-1", 0, worker)
+        assert event is not None
+        moment = event.at.strftime("%Y-%m-%d %H:%M:%S")
+        rows = await until(lambda: stored_attendance(platform), timeout=30)
+        assert [(r["id_number"], r["moment"]) for r in rows] == [(worker.id_number, moment)]
+        refused = [
+            e
+            for e in platform.traffic.query(newest_first=False, limit=10_000)
+            if e.method == "WorkerAttendance.Add" and e.code == -1
+        ]
+        assert refused and all("不能大于当前时间" in (e.message or "") for e in refused)
+        await until(lambda: vendor.store.status()["backlog"] == 0)
+        assert vendor.store.status()["failures"] == []
+        with vendor.store.engine.connect() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.kind == "attendance")).mappings().one()
+        assert row["state"] == "done" and row["attempts"] == len(refused) + 1
