@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from platform_client.async_client import AsyncPlatformClient
 from platform_client.errors import (
@@ -151,6 +151,7 @@ class Uploader:
                 ).rowcount
             log.warning("volatile-outbox: %d queued uploads forgotten", lost)
             return
+        self._rebase_due_times()
         with self.store.engine.connect() as conn:
             caught = [dict(r) for r in conn.execute(select(outbox).where(outbox.c.state == "sending")).mappings()]
             sent = [dict(r) for r in conn.execute(select(outbox).where(outbox.c.state == "sent")).mappings()]
@@ -168,6 +169,19 @@ class Uploader:
             by_batch.setdefault(row["batch"] or str(row["id"]), []).append(row)
         for rows in by_batch.values():
             self._poll_later(rows, rows[0]["method"], rows[0]["serial"])
+
+    def _rebase_due_times(self) -> None:
+        """A row queued "after" this process's now proves the clock went back (an NTP step, a VM
+        restored): waits measured on the old clock are moved back by as much, or the queue would
+        stand still until the new clock caught up."""
+        now = self.clock()
+        with self.store.tx() as conn:
+            latest = conn.execute(select(func.max(outbox.c.created_s)).where(outbox.c.state == "pending")).scalar()
+            if latest is None or latest <= now:
+                return
+            back = float(latest) - now
+            conn.execute(update(outbox).where(outbox.c.state == "pending").values(due_s=outbox.c.due_s - back))
+        log.warning("the clock is %.1f s behind the queue's: pending uploads' waits moved back by as much", back)
 
     async def _reconcile_until_done(self, rows: list[dict[str, Any]]) -> None:
         """Reconcile when the platform answers (they stay ``sending``, not sent, until then)."""
