@@ -1,7 +1,8 @@
 """The client plan against the reference vendor, with the simulator, the fleet and the vendor as
 separate processes over real sockets: it passes with no defect switch on, and fails a named check
-for each of the vendor's defects (one simulator and fleet for the whole matrix, reset through the
-admin API between runs; the vendor on a fresh database each time)."""
+for each of the vendor's defects. The matrix runs on a few stacks at once (each a simulator and a
+fleet, reset through the admin API between runs; the vendor on a fresh database each time): a run is
+mostly waiting for deadlines and backoff, so one after the other it took ten minutes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Empty, SimpleQueue
 
 import httpx
 import pytest
@@ -85,14 +88,60 @@ def test_the_cli_passes_the_reference_vendor(stack: Stack, tmp_path: Path) -> No
     assert (tmp_path / "report.html").exists() and (tmp_path / "evidence.zip").exists()
 
 
-def test_the_reference_vendor_passes_with_a_sigkill_restart(stack: Stack) -> None:
-    assert failed_checks(stack, ()) == set()
+MATRIX_STACKS = 3  # stacks running the matrix at once (each run is mostly waiting)
+
+
+def _matrix_case(stack: Stack, defect: str) -> set[str]:
+    if not defect:  # the clean vendor, restarted with SIGKILL mid-plan
+        return failed_checks(stack, ())
+    extra = ("--late-upload-s", str(DEFECT_DEADLINE * 3)) if defect == "late-upload" else ()
+    return failed_checks(stack, (defect,), extra, DEFECT_DEADLINE)
+
+
+@pytest.fixture(scope="module")
+def matrix(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str] | BaseException]:
+    """The failed checks of the clean vendor ("") and of each defect, run on ``MATRIX_STACKS`` stacks."""
+    cases: SimpleQueue[str] = SimpleQueue()
+    for defect in ["", *sorted(DEFECTS)]:
+        cases.put(defect)
+    found: dict[str, set[str] | BaseException] = {}
+
+    def drain(own: Stack) -> None:
+        while True:
+            try:
+                defect = cases.get_nowait()
+            except Empty:
+                return
+            try:
+                found[defect] = _matrix_case(own, defect)
+            except Exception as exc:  # reported by that case's test, not by the whole matrix
+                found[defect] = exc
+
+    def on_a_new_stack(index: int) -> None:
+        with running(tmp_path_factory.mktemp(f"matrix-{index}"), vendor=False) as own:
+            drain(own)
+
+    with ThreadPoolExecutor(MATRIX_STACKS) as pool:
+        done = [pool.submit(drain, stack), *(pool.submit(on_a_new_stack, i) for i in range(1, MATRIX_STACKS))]
+        for future in done:
+            future.result()
+    return found
+
+
+def _failed(matrix: dict[str, set[str] | BaseException], defect: str) -> set[str]:
+    outcome = matrix[defect]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def test_the_reference_vendor_passes_with_a_sigkill_restart(matrix: dict[str, set[str] | BaseException]) -> None:
+    assert _failed(matrix, "") == set()
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_each_vendor_defect_fails_its_named_checks(stack: Stack, defect: str) -> None:
-    extra = ("--late-upload-s", str(DEFECT_DEADLINE * 3)) if defect == "late-upload" else ()
-    failed = failed_checks(stack, (defect,), extra, DEFECT_DEADLINE)
+def test_each_vendor_defect_fails_its_named_checks(matrix: dict[str, set[str] | BaseException], defect: str) -> None:
+    failed = _failed(matrix, defect)
     assert set(DETECTION[defect]) <= failed, f"{defect}: failed {sorted(failed)}"
 
 
