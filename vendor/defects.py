@@ -12,7 +12,7 @@ DEFECTS: dict[str, str] = {
     "drop-on-5xx": "drops a batch (marks it done) when the platform answers 5xx instead of retrying it",
     "retry-refusals-forever": "retries a refused request (-1/-2/-3) again and again (capped by refusal_retry_cap)",
     "upload-strangers": "uploads stranger and failed-liveness events as attendance",
-    "oversize-datalist": "sends attendance in batches of 25 (the platform allows 20)",
+    "oversize-datalist": "gathers attendance into batches of 25 (the platform allows 20)",
     "late-upload": "holds every clock-in for late_upload_s seconds (default 3 h) before uploading it",
     "swap-direction": "uploads an entry gate's clock-ins as 02 (out) and an exit gate's as 01 (in)",
     "volatile-outbox": "keeps its outbox in memory: whatever was not uploaded is lost on restart",

@@ -43,6 +43,7 @@ log = logging.getLogger("jzgr.vendor")
 WORKERS_PER_CALL = 5  # ProjectWorker.Add workerList limit
 ATTENDANCE_PER_CALL = 20  # WorkerAttendance.Add dataList limit
 OVERSIZE = 25  # the oversize-datalist defect's batch
+OVERSIZE_GATHER_S = 5.0  # … which waits this long for 25 clock-ins of one team to gather
 FUTURE = "不能大于当前时间!"  # the platform's "after my now" for a clock-in's date
 # A clock-in refused only as "in the future" was stamped by a gate (or host) whose clock runs ahead
 # of the platform's: the platform's clock decides, so it is held and sent again, spaced out and a
@@ -284,6 +285,8 @@ class Uploader:
                     break
         if not picked:
             return None
+        if limit == OVERSIZE and len(picked) < OVERSIZE and picked[0]["created_s"] > now - OVERSIZE_GATHER_S:
+            return None  # the defect buffers a full 25, so its oversized list goes out however the timing falls
         data = {
             "projectCode": self.settings.project_code,
             "teamSysNo": team,
