@@ -22,6 +22,7 @@ IMAGE_FORMAT = "格式无效,目前仅支持:jpg,jpeg,png,jpeg"
 AREA_CODE = "参数值不正确,请参见行政区划字典表!"
 FUTURE_DAY = "不能大于当天!"
 FUTURE_TODAY = "不能大于今天!"
+FUTURE_NOW = "不能大于当前时间!"  # a clock-in later than the platform's now
 NUL = "不能包含NUL字符!"  # our text: a NUL byte is no character of the data standard
 # Identity-number and credit-code defects (our texts; the platform's are not public).
 ID_TEXTS = {
@@ -64,6 +65,13 @@ class FieldError:
 
 def render(errors: Sequence[FieldError]) -> str:
     return ";".join(e.render() for e in errors)
+
+
+def only_future_now(message: str) -> bool:
+    """Every error of a rendered message is the "later than the platform's now" one: the platform's
+    clock decides, so a record stamped by a clock a little ahead may be held and sent again."""
+    parts = [p for p in message.split(";") if p.strip()]
+    return bool(parts) and all(p.endswith(FUTURE_NOW) for p in parts)
 
 
 class PayloadInvalid(ValueError):

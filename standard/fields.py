@@ -318,7 +318,7 @@ def _attendance_time(value: str, info: ValidationInfo) -> str:
     except ValueError:
         fail("format", errors.FORMAT)
     if moment > now_of(info):
-        fail("future", "不能大于当前时间!")
+        fail("future", errors.FUTURE_NOW)
     return value
 
 

@@ -34,7 +34,7 @@ from platform_client.errors import (
 )
 from platform_client.policy import RetryPolicy
 from platform_client.protocol import Answer
-from standard import envelope, methods, payload, signature
+from standard import envelope, errors, methods, payload, signature
 from standard.envelope import BEIJING
 from vendor.store import Store, outbox, stages, teams, workers
 
@@ -44,7 +44,6 @@ WORKERS_PER_CALL = 5  # ProjectWorker.Add workerList limit
 ATTENDANCE_PER_CALL = 20  # WorkerAttendance.Add dataList limit
 OVERSIZE = 25  # the oversize-datalist defect's batch
 OVERSIZE_GATHER_S = 5.0  # … which waits this long for 25 clock-ins of one team to gather
-FUTURE = "不能大于当前时间!"  # the platform's "after my now" for a clock-in's date
 # A clock-in refused only as "in the future" was stamped by a gate (or host) whose clock runs ahead
 # of the platform's: the platform's clock decides, so it is held and sent again, spaced out and a
 # bounded number of times (about ten minutes in all), instead of being lost as a refusal.
@@ -318,7 +317,7 @@ class Uploader:
             self._retry_later(ids, attempts, str(exc))
             return
         except PlatformError as exc:  # -1…-4: refused; sending it again cannot help
-            if _only_future(exc.message) and attempts < FUTURE_RETRIES:
+            if errors.only_future_now(exc.message) and attempts < FUTURE_RETRIES:
                 self._retry_later(ids, attempts, str(exc), delay=_future_delay(attempts))
                 return
             if self.settings.on("retry-refusals-forever") and attempts < self.settings.refusal_retry_cap:
@@ -542,12 +541,6 @@ class Uploader:
             ],
         }
         self.store.enqueue(conn, "WorkerContract.Add", "enrol", ",".join(numbers), data, now)
-
-
-def _only_future(message: str) -> bool:
-    """Every complaint of a -1 refusal is the "later than the platform's now" one."""
-    parts = [p for p in message.split(";") if p.strip()]
-    return bool(parts) and all(p.endswith(FUTURE) for p in parts)
 
 
 def _future_delay(attempts: int) -> float:

@@ -513,17 +513,12 @@ def no_retry_of_refusals(target: Target) -> None:
     )
 
 
-FUTURE = "不能大于当前时间!"  # the platform's "later than my now" for a date
-
-
 def _held_as_future(key: tuple[str, str], refused: list[dict[str, Any]]) -> bool:
     """Refused only as later than the platform's now, and sent again at least a second apart: the
     platform's clock decides, so a record stamped by a clock a little ahead may be held and re-sent."""
     sends = [e for e in refused if (str(e.get("method")), str((e.get("form") or {}).get("data"))) == key]
-    for e in sends:
-        parts = [p for p in str(e.get("message") or "").split(";") if p.strip()]
-        if not parts or not all(p.endswith(FUTURE) for p in parts):
-            return False
+    if not all(errors.only_future_now(str(e.get("message") or "")) for e in sends):
+        return False
     times = [_seconds(str(e["at"])) for e in sends]
     return all(later - earlier >= 1.0 for earlier, later in pairwise(times))
 

@@ -151,6 +151,15 @@ def test_future_rules_follow_the_given_clock() -> None:
     assert _errors(WorkerAttendanceAdd, _attendance(date="2030-01-01 07:00:00"))[0].kind == "future"
 
 
+def test_a_message_only_about_the_future_is_told_from_any_other() -> None:
+    late = _attendance(date="2030-01-01 07:00:00")
+    late["dataList"] *= 2  # two items, both later than now: two errors, both "future"
+    assert errors.only_future_now(str(errors.PayloadInvalid(_errors(WorkerAttendanceAdd, late))))
+    mixed = _attendance(direction="03", date="2030-01-01 07:00:00")
+    assert not errors.only_future_now(str(errors.PayloadInvalid(_errors(WorkerAttendanceAdd, mixed))))
+    assert not errors.only_future_now("")
+
+
 def _payroll(**detail: Any) -> dict[str, Any]:
     row = {
         "idCardType": "01",
