@@ -22,14 +22,23 @@ from simulator.form import first_values
 from simulator.store import Store, dumps, jobs
 from simulator.tenants import TenantRegistry
 from simulator.traffic import Entry, TrafficLog
-from standard import errors, methods, payload
+from standard import errors, methods, payload, requirements
 from standard.envelope import BEIJING, Code, Envelope
 from standard.models.base import WireModel
 from standard.payload import KeyNote, render_key_notes
+from standard.requirements import enforced
 
 log = logging.getLogger("jzgr.simulator")
 FAR_FUTURE = datetime(2199, 1, 1)
 UNKNOWN_SERIAL = "[requestSerialCode]值超出范围或无效"
+# What decided an answer, as the inspection log and the console show it: a requirement of the
+# registry, or one of two operational marks that are no rule of the standard.
+ASYNC_RESULT = enforced("REQ-ASYNC-02")  # AsyncHandleResult.Query: 0, then 20 or 10
+CHECK_SIGN = enforced("REQ-SIG-01")  # CheckSign.Query answers a well-signed request
+OWN_PROJECTS = enforced("REQ-TEN-01")  # an appid reaches only its own projects
+QUERY_PAGE = enforced("REQ-PAGE-02")  # a query's page
+FAULT = "FAULT"  # an injected fault answered, not a rule
+INTERNAL = "INTERNAL"  # a bug of ours answered with the platform's -6, not a rule
 
 
 @dataclass
@@ -87,7 +96,7 @@ class Platform:
             answer = self._handle(form, pairs, client_ip)
         except Exception:  # the answer must stay in the protocol's format
             log.exception("internal error")
-            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
+            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), INTERNAL)
         self.record(form, client_ip, answer, time.perf_counter() - started, fault=fault)
         return answer
 
@@ -105,7 +114,7 @@ class Platform:
                 return await self.handle_async(pairs, client_ip, fault=fault)
             if fault is not None:
                 status = {"http_error": fault.status, "maintenance": 503}.get(fault.kind, 0)
-                note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), "FAULT", fault=fault)
+                note = Answer(Envelope(int(Code.ERROR), f"injected {fault.kind}"), FAULT, fault=fault)
                 self.record(form, client_ip, note, 0.0, http_status=status)
                 return fault
         return await self.handle_async(pairs, client_ip)
@@ -121,7 +130,7 @@ class Platform:
             answer = step if isinstance(step, Answer) else self._finish(step, await self.writer.run(step.unit))
         except Exception:
             log.exception("internal error")
-            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), "INTERNAL")
+            answer = Answer(Envelope(int(Code.ERROR), "Internal Error"), INTERNAL)
         self.record(form, client_ip, answer, time.perf_counter() - started, fault=fault)
         return answer
 
@@ -175,7 +184,7 @@ class Platform:
         spec = req.method
         burst = self.faults.pick("rate", req.tenant.appid, spec.name, ts)
         if burst is not None:
-            return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), "FAULT", req.verdicts, fault=burst)
+            return Answer(Envelope.error(Code.RATE_LIMITED, "访问超过限制!"), FAULT, req.verdicts, fault=burst)
         # an asynchronous write's nonce is remembered in the write's transaction (Writer.apply)
         if not spec.is_async and not self.writer.fresh_alone(req):
             env, check_id = writer.answer_for(writer.Written(-1))
@@ -184,19 +193,20 @@ class Platform:
         try:
             model = self._parse(spec, form["data"], req.tenant.appsecret, req.now, notes)
         except errors.PayloadInvalid as exc:
-            kind = exc.errors[0].kind if exc.errors else "format"
+            first = exc.errors[0] if exc.errors else errors.FieldError(("data",), "format", errors.FORMAT)
+            breached = requirements.breached_by(spec.name, first.kind, first.path)
             message = str(exc)
             if self.settings.diagnostics and req.tenant.diagnostics:
                 message += _diagnosis(exc.errors, notes)
-            return Answer(Envelope.error(Code.BAD_PARAMETER, message), f"FMT-{kind}", req.verdicts, key_notes=(*notes,))
+            return Answer(Envelope.error(Code.BAD_PARAMETER, message), breached, req.verdicts, key_notes=(*notes,))
         key_notes = (*notes,)
         denied = self._project_denied(req, model)
         if denied is not None:
-            return Answer(Envelope.error(Code.NO_PERMISSION, denied), "PERM-02", req.verdicts, key_notes=key_notes)
+            return Answer(Envelope.error(Code.NO_PERMISSION, denied), OWN_PROJECTS, req.verdicts, key_notes=key_notes)
         if spec.name == "AsyncHandleResult.Query":
             answer = self._async_result(req, str(model.wire()["requestSerialCode"]))
         elif spec.name == "CheckSign.Query":
-            answer = Answer(Envelope.success({"appid": req.tenant.appid}), "SIG-01", req.verdicts)
+            answer = Answer(Envelope.success({"appid": req.tenant.appid}), CHECK_SIGN, req.verdicts)
         elif spec.is_async:
             fault = self.faults.pick("async", req.tenant.appid, spec.name, ts)
             return PendingWrite(writer.Unit(req, model, model.wire(), fault), key_notes)
@@ -248,10 +258,10 @@ class Platform:
         with self.store.read() as conn:
             row = conn.execute(select(jobs).where(jobs.c.serial == serial, jobs.c.appid == req.tenant.appid)).first()
         if row is None:
-            return Answer(Envelope.error(Code.BAD_PARAMETER, UNKNOWN_SERIAL), "ASYNC-01", req.verdicts)
+            return Answer(Envelope.error(Code.BAD_PARAMETER, UNKNOWN_SERIAL), ASYNC_RESULT, req.verdicts)
         if self.clock.timestamp() < row.ready_at:
             pending = {"requestSerialCode": serial, "status": 0, "result": None}
-            return Answer(Envelope.success(pending), "ASYNC-00", req.verdicts, serial=serial, async_status=0)
+            return Answer(Envelope.success(pending), ASYNC_RESULT, req.verdicts, serial=serial, async_status=0)
         value = json.loads(row.result) if row.result else None
         if row.status == rules.SUCCEEDED and value is not None:
             # A JSON-encoded string inside data in every profile: XN and WEDS read a string (a Gson
@@ -259,14 +269,14 @@ class Platform:
             value = dumps(value)
         status = int(row.status)
         data = {"requestSerialCode": serial, "status": status, "result": value}
-        return Answer(Envelope.success(data), f"ASYNC-{status}", req.verdicts, serial=serial, async_status=status)
+        return Answer(Envelope.success(data), ASYNC_RESULT, req.verdicts, serial=serial, async_status=status)
 
     def _query(self, req: checks.Verified, spec: methods.Method, model: WireModel) -> Answer:
         data = model.wire()
         size = int(data.get("pageSize", 50))
         with self.store.read() as conn:
             page = queries.run(queries.QueryContext(conn, req.tenant, self.settings), spec.name, data, size)
-        return Answer(Envelope.success(page), "QUERY", req.verdicts)
+        return Answer(Envelope.success(page), QUERY_PAGE, req.verdicts)
 
 
 def _diagnosis(failures: list[errors.FieldError], notes: list[KeyNote]) -> str:

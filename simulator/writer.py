@@ -23,13 +23,14 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from simulator import nonce_book, rules
-from simulator.checks import REPLAYED, Verified
+from simulator.checks import NONCE, REPLAYED, Verified
 from simulator.config import Settings
 from simulator.faults import Fault
 from simulator.store import Store, driver_cursor, dumps, insert_attendance, sequences, workers
 from standard import envelope
 from standard.envelope import Code, Envelope
 from standard.models.base import WireModel
+from standard.requirements import enforced
 
 log = logging.getLogger("jzgr.simulator")
 SERIAL_BLOCK = 1000  # sequence numbers taken from the database at a time
@@ -162,7 +163,7 @@ class Writer:
 
     # -- replay -----------------------------------------------------------------------------------
     def fresh(self, conn: Connection, req: Verified, cursor: Any = None, log: list[Any] | None = None) -> bool:
-        """NONCE-01, the one place a replay is decided: False when the request's nonce was seen
+        """REQ-NONCE-01, the one place a replay is decided: False when the request's nonce was seen
         from its tenant inside the window; otherwise True, and the nonce is remembered in the
         caller's transaction (the write's own, so a write and its nonce commit together)."""
         window = req.nonce_window
@@ -272,11 +273,14 @@ class CachedFacts:
         return {n: memo[(project_code, n)] for n in ids if (project_code, n) in memo}
 
 
+ACCEPTED = enforced("REQ-ASYNC-01")  # an accepted write answers 0 with its requestSerialCode
+
+
 def answer_for(written: Written) -> tuple[Envelope, str]:
     """The synchronous answer to an accepted write, and the deciding check id."""
     if written.status == -1:
-        return Envelope.error(Code.BAD_PARAMETER, REPLAYED), "NONCE-01"
-    return Envelope.success({"requestSerialCode": written.serial}), f"RULE-{written.status}"
+        return Envelope.error(Code.BAD_PARAMETER, REPLAYED), NONCE
+    return Envelope.success({"requestSerialCode": written.serial}), ACCEPTED
 
 
 def _dumps_result(value: Any) -> str | None:

@@ -82,6 +82,37 @@ def enforced(requirement_id: str) -> str:
     return get(requirement_id).id
 
 
+# Which requirement a refused payload breaks, by its first field error's kind (standard.errors):
+# the id the inspection log and the console show for a -1 about the data.
+_BY_KIND = {
+    "missing": "REQ-FMT-01",
+    "check_digit": "REQ-FMT-02",
+    "birth_date": "REQ-FMT-02",
+    "org_check_digit": "REQ-FMT-02",
+    "code": "REQ-FMT-03",
+    "id_type_unsupported": "REQ-FMT-06",
+    "image_format": "REQ-LIM-04",
+    "image_size": "REQ-LIM-04",
+    "future": "REQ-RULE-05",
+    "decrypt": "REQ-AES-01",
+}
+_LIST_LIMITS = {"ProjectWorker.Add": "REQ-LIM-01", "WorkerAttendance.Add": "REQ-LIM-02"}
+_DATED = ("date", "Date", "Time", "Month")  # field names of dates, times and months (data.md §5.6)
+
+
+def breached_by(method: str, kind: str, path: tuple[str | int, ...]) -> str:
+    """The requirement a field error of ``kind`` at ``path`` in a ``method`` payload breaks; any
+    other breach of the data standard (a type, a length, a range, NUL) is malformed input."""
+    field = str(path[-1]) if path else ""
+    if kind == "too_many":
+        return _LIST_LIMITS.get(method, "REQ-LIM-03")
+    if kind == "area":  # an area code: the field's own, or the first six digits of an ID number
+        return "REQ-FMT-05" if field == "areaCode" else "REQ-FMT-02"
+    if kind == "format" and field.endswith(_DATED):
+        return "REQ-FMT-04"
+    return _BY_KIND.get(kind, "REQ-ENV-06")
+
+
 def collisions(registries: Mapping[str, Mapping[str, str]]) -> list[str]:
     """Ids that stand for two rules: each registry maps the ids it uses (requirement, step or
     check ids) to the requirement each stands for; the requirements themselves stand for

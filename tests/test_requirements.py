@@ -106,3 +106,25 @@ def test_every_simulator_step_declares_what_it_enforces() -> None:
         for arg in used:
             assert isinstance(arg, ast.Name), f"{step.__name__}: an id not taken from the registry table"
             assert constants[arg.id] in declared, f"{step.__name__}: {arg.id} not in its ENFORCES row"
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "path", "requirement"),
+    [
+        ("ProjectWorker.Add", "missing", ("workerList", 0, "headImage"), "REQ-FMT-01"),
+        ("ProjectWorker.Add", "check_digit", ("workerList", 0, "idCardNumber"), "REQ-FMT-02"),
+        ("ProjectWorker.Add", "area", ("workerList", 0, "idCardNumber"), "REQ-FMT-02"),
+        ("Project.Add", "area", ("areaCode",), "REQ-FMT-05"),
+        ("WorkerEntryExit.Add", "format", ("workerList", 0, "date"), "REQ-FMT-04"),
+        ("ProjectWorker.Add", "too_many", ("workerList",), "REQ-LIM-01"),
+        ("WorkerAttendance.Add", "too_many", ("dataList",), "REQ-LIM-02"),
+        ("Payroll.Add", "too_many", ("detailList",), "REQ-LIM-03"),
+        ("WorkerAttendance.Add", "future", ("dataList", 0, "date"), "REQ-RULE-05"),
+        ("Team.Add", "too_long", ("teamName",), "REQ-ENV-06"),
+    ],
+)
+def test_a_refused_payload_is_logged_under_the_requirement_it_breaks(
+    method: str, kind: str, path: tuple[str | int, ...], requirement: str
+) -> None:
+    assert requirements.breached_by(method, kind, path) == requirement
+    assert requirements.get(requirement)  # and that requirement is in the registry

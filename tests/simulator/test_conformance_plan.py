@@ -51,7 +51,7 @@ def test_every_defect_has_a_detecting_check() -> None:
     assert set(DETECTED_BY) == set(DEFECTS) and len(DEFECTS) >= 12
 
 
-def test_full_plan_passes_in_under_a_minute(served: RunningServer, tenants: list[Tenant]) -> None:
+def test_full_plan_passes_in_under_a_minute(served: RunningServer, platform: Platform, tenants: list[Tenant]) -> None:
     target = Target(served.url, plan_tenant(tenants[0]), plan_tenant(tenants[1]), poll_interval=0.05)
     started = time.monotonic()
     run = runner.run(target, plan="full", seed=7)
@@ -60,6 +60,10 @@ def test_full_plan_passes_in_under_a_minute(served: RunningServer, tenants: list
     assert failures == {}
     assert run.ok and elapsed < 60
     assert {r.check.id for r in run.results if r.status == "skipped"} == {"RATE-01"}
+    # every answer of the plan's requests is logged under a requirement of the one registry
+    logged = {e.check_id for e in platform.traffic.query(newest_first=False, limit=1_000_000)}
+    assert logged - {"FAULT", "INTERNAL"} <= set(requirements.registry())
+    assert {"REQ-ASYNC-01", "REQ-ASYNC-02", "REQ-FMT-01", "REQ-FMT-02", "REQ-LIM-02", "REQ-TEN-01"} <= logged
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
