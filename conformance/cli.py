@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
@@ -79,6 +82,42 @@ def _report_dir(path: Path) -> None:
         raise UsageProblem(
             f"cannot write reports to {path}: {exc.strerror or exc}; choose another --report-dir"
         ) from None
+
+
+@contextmanager
+def checks_progress(err: Console, total: int, id_width: int) -> Iterator[Callable[[runner.Result, int, int], None]]:
+    """A progress bar over ``total`` checks, and the callback that prints each result as it comes
+    (a failure's reason under it, cut to ``REASON_LINES``: report.html has all of it)."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, disable=not err.is_terminal
+    ) as bar:
+        task = bar.add_task("checks", total=total)
+        indent = " " * (id_width + 1)
+
+        def progress(result: runner.Result, i: int, n: int) -> None:
+            line = Text(f"{result.status:7}", style=STYLES.get(result.status, ""))
+            line.append(f" {result.check.id:{id_width}} {result.check.statement}")
+            if result.status in ("failed", "error") and result.check.severity == "should":
+                line.append("  (should)", style="yellow")
+            bar.console.print(line)
+            if result.status in ("failed", "error"):
+                reason = result.message.splitlines() or ["(no reason given)"]
+                if result.status == "error":  # the exception, not its traceback (that is in report.html)
+                    reason = reason[:1]
+                for text in reason[:REASON_LINES]:
+                    bar.console.print(Text(f"{indent}{text}", style=STYLES[result.status]))
+                if len(reason) > REASON_LINES:
+                    bar.console.print(f"{indent}… {len(reason) - REASON_LINES} more lines in report.html")
+            bar.update(task, completed=i, description=result.check.id)
+
+        yield progress
+
+
+def write_reports(run: runner.Run, report_dir: Path, signer: evidence.Signer) -> bundle.Written:
+    try:
+        return bundle.write_all(run, report_dir, signer=signer)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write reports to {report_dir}: {exc.strerror or exc}") from None
 
 
 def run_inputs(
@@ -182,34 +221,11 @@ def server(
 
     err, out = console(stderr=True), console()
     seed = seed if seed is not None else random.SystemRandom().randrange(10**9)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, disable=not err.is_terminal
-    ) as bar:
-        task = bar.add_task("checks", total=len(checks))
-
-        def progress(result: runner.Result, i: int, n: int) -> None:
-            line = Text(f"{result.status:7}", style=STYLES.get(result.status, ""))
-            line.append(f" {result.check.id:9} {result.check.statement}")
-            if result.status in ("failed", "error") and result.check.severity == "should":
-                line.append("  (should)", style="yellow")
-            bar.console.print(line)
-            if result.status in ("failed", "error"):
-                reason = result.message.splitlines() or ["(no reason given)"]
-                if result.status == "error":  # the exception, not its traceback (that is in report.html)
-                    reason = reason[:1]
-                for text in reason[:REASON_LINES]:
-                    bar.console.print(Text(f"          {text}", style=STYLES[result.status]))
-                if len(reason) > REASON_LINES:
-                    bar.console.print(f"          … {len(reason) - REASON_LINES} more lines in report.html")
-            bar.update(task, completed=i, description=result.check.id)
-
+    with checks_progress(err, len(checks), id_width=9) as progress:
         run = runner.run(
             target, plan=plan, only=only, waivers=active_waivers, seed=seed, fail_on=fail_on, progress=progress
         )
-    try:
-        written = bundle.write_all(run, report_dir, signer=signer)
-    except OSError as exc:
-        raise UsageProblem(f"cannot write reports to {report_dir}: {exc.strerror or exc}") from None
+    written = write_reports(run, report_dir, signer)
     counts = run.counts()
     headline = run.verdict()
     out.print(headline, style="green" if headline == "PASS" else "yellow" if run.ok else "red")

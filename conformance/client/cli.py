@@ -9,11 +9,9 @@ from typing import Annotated, Literal
 
 import typer
 from pydantic import TypeAdapter
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.text import Text
 
 from conformance import runner
-from conformance.cli import REASON_LINES, STYLES, conform_app, run_inputs
+from conformance.cli import checks_progress, conform_app, run_inputs, write_reports
 from conformance.client.target import ClientTarget, ServiceError
 from conformance.reports import bundle
 from conformance.target import Tenant
@@ -91,25 +89,9 @@ def client(
         err.print(f"listening for {duration:g} s: drive your system now (enrol, enter, clock in workers)…")
     else:
         err.print(f"driving the site ({len(checks)} checks, deadline {deadline:g} s per clock-in)…")
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, disable=not err.is_terminal
-    ) as bar:
-        task = bar.add_task("checks", total=len(checks))
-
-        def progress(result: runner.Result, i: int, n: int) -> None:
-            line = Text(f"{result.status:7}", style=STYLES.get(result.status, ""))
-            line.append(f" {result.check.id:12} {result.check.statement}")
-            bar.console.print(line)
-            if result.status in ("failed", "error"):
-                for text in (result.message.splitlines() or ["(no reason given)"])[:REASON_LINES]:
-                    bar.console.print(Text(f"             {text}", style=STYLES[result.status]))
-            bar.update(task, completed=i, description=result.check.id)
-
+    with checks_progress(err, len(checks), id_width=12) as progress:
         run = runner.run(target, plan=plan, waivers=active_waivers, fail_on=fail_on, progress=progress)
-    try:
-        written = bundle.write_all(run, report_dir, signer=signer)
-    except OSError as exc:
-        raise UsageProblem(f"cannot write reports to {report_dir}: {exc.strerror or exc}") from None
+    written = write_reports(run, report_dir, signer)
     for line in target.cache.get("checklist", []):
         out.print(line)
     headline = run.verdict()

@@ -50,28 +50,24 @@ def failed_checks(
     return {r.check.id for r in result.results if r.status in ("failed", "error")}
 
 
+def _conform_client(stack: Stack, report_dir: Path) -> list[str]:
+    """``jzgr conform client`` pointed at ``stack``, as a vendor engineer types it."""
+    options = {
+        "--platform": stack.platform,
+        "--admin-token": stack.admin_token,
+        "--tenant": stack.tenant,
+        "--devices": stack.devices,
+        "--report-dir": str(report_dir),
+    }
+    return [JZGR, "conform", "client", *(word for pair in options.items() for word in pair)]
+
+
 def test_the_cli_passes_the_reference_vendor(stack: Stack, tmp_path: Path) -> None:
     stack.reset_platform()
     stack.start_vendor()
     try:
         done = subprocess.run(
-            [
-                JZGR,
-                "conform",
-                "client",
-                "--platform",
-                stack.platform,
-                "--admin-token",
-                stack.admin_token,
-                "--tenant",
-                stack.tenant,
-                "--devices",
-                stack.devices,
-                "--deadline",
-                str(DEADLINE),
-                "--report-dir",
-                str(tmp_path),
-            ],
+            [*_conform_client(stack, tmp_path), "--deadline", str(DEADLINE)],
             capture_output=True,
             text=True,
             timeout=300,
@@ -159,25 +155,7 @@ def test_the_detection_table_in_the_docs_is_the_tested_one() -> None:
 def test_the_passive_plan_grades_what_the_vendor_sends_with_a_checklist(stack: Stack, tmp_path: Path) -> None:
     stack.reset_platform()
     harness = subprocess.Popen(
-        [
-            JZGR,
-            "conform",
-            "client",
-            "--plan",
-            "passive",
-            "--duration",
-            "20",
-            "--platform",
-            stack.platform,
-            "--admin-token",
-            stack.admin_token,
-            "--tenant",
-            stack.tenant,
-            "--devices",
-            stack.devices,
-            "--report-dir",
-            str(tmp_path),
-        ],
+        [*_conform_client(stack, tmp_path), "--plan", "passive", "--duration", "20"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
