@@ -104,12 +104,7 @@ def decode_image(value: str, max_bytes: int, allowed: tuple[str, ...] = IMAGE_TY
         if match.group(1).lower() not in allowed:
             raise ImageError("format")
         body = value[match.end() :]
-    try:
-        raw = base64.b64decode("".join(body.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ImageError("format") from exc
-    if len(raw) > max_bytes:
-        raise ImageError("size")
+    raw = _base64_within(body, max_bytes)
     kind = sniff_image(raw)
     if kind is None or kind not in allowed:
         raise ImageError("format")
@@ -129,6 +124,11 @@ def sniff_image(raw: bytes) -> str | None:
 def decode_base64_blob(value: str, max_bytes: int) -> bytes:
     """Attachment ``data``: any file type, Base64 (data-URI prefix allowed), size-limited."""
     body = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    return _base64_within(body, max_bytes)
+
+
+def _base64_within(body: str, max_bytes: int) -> bytes:
+    """Base64 text (whitespace allowed) decoded, no more than ``max_bytes`` long."""
     try:
         raw = base64.b64decode("".join(body.split()), validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -3,7 +3,8 @@ turns failures into one line and an exit code), with what it printed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -41,3 +42,13 @@ def jzgr(capsys: pytest.CaptureFixture[str]) -> Jzgr:
         return Ran(code if isinstance(code, int) else 0, out, err)
 
     return run
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port something listens on, bound as a plain server binds (SO_REUSEADDR, no SO_REUSEPORT)."""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]

@@ -65,24 +65,17 @@ def test_call_a_write_and_wait_for_its_result(tmp_path: Path) -> None:
     ]
 
 
+def _team_add(data: Path, appid: str) -> list[str]:
+    """``jzgr client call Team.Add`` with ``data``, to URL as ``appid``."""
+    return ["client", "call", "Team.Add", "--data", str(data), "--url", URL, "--appid", appid, "--secret", SECRET]
+
+
 @respx.mock
 def test_refusal_is_one_line_and_exit_1(tmp_path: Path) -> None:
     respx.post(URL).mock(return_value=httpx.Response(200, json={"code": -2, "message": "签名校验错误", "data": None}))
     result = CliRunner().invoke(
         app,
-        [
-            "client",
-            "call",
-            "Team.Add",
-            "--data",
-            str(_write(tmp_path, "t.json", TEAM)),
-            "--url",
-            URL,
-            "--appid",
-            "37140220190101001",
-            "--secret",
-            SECRET,
-        ],
+        _team_add(_write(tmp_path, "t.json", TEAM), "37140220190101001"),
     )
     assert result.exit_code == 1
     assert result.output.strip() == "error: code -2: 签名校验错误"
@@ -93,19 +86,7 @@ def test_invalid_data_is_explained_and_not_sent(tmp_path: Path) -> None:
         route = mock.post(URL)
         result = CliRunner().invoke(
             app,
-            [
-                "client",
-                "call",
-                "Team.Add",
-                "--data",
-                str(_write(tmp_path, "t.json", {**TEAM, "corpCode": "123"})),
-                "--url",
-                URL,
-                "--appid",
-                "1",
-                "--secret",
-                SECRET,
-            ],
+            _team_add(_write(tmp_path, "t.json", {**TEAM, "corpCode": "123"}), "1"),
         )
     assert result.exit_code == 1 and route.call_count == 0
     assert "[corpCode]格式不正确!" in result.output and "Traceback" not in result.output

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 from pathlib import Path
 
@@ -20,18 +19,11 @@ from jzgr.cli import main, mount
 SECRET = "0123456789abcdef0123456789abcdef"
 
 
-def _dead_url() -> str:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/open.api"
-
-
 @pytest.fixture
-def creds(tmp_path: Path) -> Path:
+def creds(tmp_path: Path, dead_url: str) -> Path:
     path = tmp_path / "creds.json"
     tenant = {"appid": "37140220190101001", "appsecret": SECRET, "projectCode": "37140220190101001"}
-    path.write_text(json.dumps({"url": _dead_url(), "tenants": [tenant]}), encoding="utf-8")
+    path.write_text(json.dumps({"url": dead_url, "tenants": [tenant]}), encoding="utf-8")
     return path
 
 
@@ -163,13 +155,13 @@ def test_the_old_credentials_spellings_still_work(capsys: pytest.CaptureFixture[
         assert code == 3 and "cannot reach the platform" in err  # read the file, got as far as the platform
 
 
-def test_url_appid_and_secret_without_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_url_appid_and_secret_without_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, dead_url: str) -> None:
     code, _, err = jzgr(capsys, "conform", "server", "--report-dir", str(tmp_path), "--appid", "1")
     assert code == 2 and "--credentials FILE" in one_line_error(err)
     args = ["conform", "server", "--report-dir", str(tmp_path), "--appid", "1", "--secret", SECRET]
     code, _, err = jzgr(capsys, *args)
     assert code == 2 and "no platform URL" in one_line_error(err)
-    code, _, err = jzgr(capsys, *args, "--url", _dead_url())
+    code, _, err = jzgr(capsys, *args, "--url", dead_url)
     assert code == 3
 
 

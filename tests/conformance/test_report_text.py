@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from conformance import runner
@@ -10,11 +9,9 @@ from conformance.reports import bundle
 from conformance.target import Exchange, Target, Tenant
 
 
-def test_chinese_request_data_reads_as_chinese(tmp_path: Path) -> None:
-    with socket.socket() as s:  # a port nobody listens on: the check errs, its exchange is replaced below
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/open.api"
-    target = Target(url, Tenant("37140220190101001", "0123456789abcdef0123456789abcdef"), poll_timeout=0.1)
+def test_chinese_request_data_reads_as_chinese(tmp_path: Path, dead_url: str) -> None:
+    # the platform is down: the check errs, and its exchange is replaced below
+    target = Target(dead_url, Tenant("37140220190101001", "0123456789abcdef0123456789abcdef"), poll_timeout=0.1)
     run = runner.run(target, only=["ASYNC-01"])
     form = {"method": "Team.Add", "data": '{"teamName":"钢筋一班","corpName":"德州建工<集团>"}'}
     run.results[0].exchanges = [Exchange("Team.Add", form, 200, '{"code":0,"message":"成功"}', 3.0)]

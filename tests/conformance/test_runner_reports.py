@@ -4,7 +4,6 @@ refused), so every check that talks to it fails for real."""
 from __future__ import annotations
 
 import json
-import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,17 +20,10 @@ from standard.envelope import BEIJING
 TODAY = datetime(2026, 3, 1).date()  # waivers are judged against a given day, never the day the tests run
 
 
-def _dead_url() -> str:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/open.api"
-
-
 @pytest.fixture
-def target() -> Target:
+def target(dead_url: str) -> Target:
     return Target(
-        _dead_url(),
+        dead_url,
         Tenant("37140220190101001", "0123456789abcdef0123456789abcdef", projectCode="37140220190101001"),
         poll_timeout=0.1,
     )

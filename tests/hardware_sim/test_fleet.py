@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -479,15 +478,6 @@ def test_cli_says_when_the_fleet_is_not_running(jzgr: Any) -> None:
     assert ran.code == 3
     line = ran.error_line()
     assert "cannot reach the control API at http://127.0.0.1:9" in line and "jzgr devices up" in line
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
 
 
 def _site_file(tmp_path: Path, **over: Any) -> str:

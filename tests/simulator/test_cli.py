@@ -3,11 +3,9 @@ documented exit code (2: the usage or a path; 3: the environment), before it sta
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +87,6 @@ def test_tenant_commands_refuse_a_bad_database_in_one_line(jzgr: Any, tmp_path: 
     assert ran.code == 2 and "cannot open the SQLite file" in ran.error_line()
     ran = jzgr("sim", "tenant", "add", "1234", "--db", "postgresql://postgres@127.0.0.1:1/jzgr")
     assert ran.code == 3 and "cannot connect" in ran.error_line()
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    """A port something listens on, bound as a plain server binds (SO_REUSEADDR, no SO_REUSEPORT)."""
-    with socket.socket() as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
 
 
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
