@@ -156,14 +156,16 @@ class Uploader:
             caught = [dict(r) for r in conn.execute(select(outbox).where(outbox.c.state == "sending")).mappings()]
             sent = [dict(r) for r in conn.execute(select(outbox).where(outbox.c.state == "sent")).mappings()]
         attendance = [r for r in caught if r["kind"] == "attendance"]
+        records = [r for r in caught if r["kind"] == "enrol" and r["method"] in RECORDS]
         with self.store.tx() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.state == "sending", outbox.c.kind == "enrol")
-                .values(state="pending")  # sent again: a repeated enrolment is refused as "already exists"
+                .where(outbox.c.id.not_in([r["id"] for r in records]))
+                .values(state="pending")  # sent again: a repeated team or worker is refused as "already exists"
             )
-        if attendance:
-            self._background(self._reconcile_until_done(attendance))
+        if attendance or records:
+            self._background(self._reconcile_until_done(attendance, records))
         by_batch: dict[str, list[dict[str, Any]]] = {}
         for row in sent:
             by_batch.setdefault(row["batch"] or str(row["id"]), []).append(row)
@@ -183,16 +185,20 @@ class Uploader:
             conn.execute(update(outbox).where(outbox.c.state == "pending").values(due_s=outbox.c.due_s - back))
         log.warning("the clock is %.1f s behind the queue's: pending uploads' waits moved back by as much", back)
 
-    async def _reconcile_until_done(self, rows: list[dict[str, Any]]) -> None:
+    async def _reconcile_until_done(self, attendance: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """Reconcile when the platform answers (they stay ``sending``, not sent, until then)."""
         attempt = 0
         while not self._stopping:
             try:
-                await self._reconcile(rows)
+                if records:
+                    await self._reconcile_records(records)
+                    records = []
+                if attendance:
+                    await self._reconcile(attendance)
                 self.wake.set()
                 return
             except ClientError as exc:
-                log.warning("cannot look up the clock-ins in flight before the restart yet: %s", exc)
+                log.warning("cannot look up the uploads in flight before the restart yet: %s", exc)
                 await asyncio.sleep(self.settings.backoff.delay(attempt))
                 attempt += 1
 
@@ -226,8 +232,38 @@ class Uploader:
                     .where(outbox.c.id.in_(done))
                     .values(state="done", done_s=self.clock(), error="found on the platform after a restart")
                 )
-            conn.execute(update(outbox).where(outbox.c.state == "sending").values(state="pending"))
+            # only these rows: others may be on their way out from this process already
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r["id"] for r in rows]), outbox.c.state == "sending")
+                .values(state="pending")
+            )
         log.info("after restart: %d of %d in-flight clock-ins were already stored", len(done), len(rows))
+
+    async def _reconcile_records(self, rows: list[dict[str, Any]]) -> None:
+        """Entry and contract writes that went out just before a crash. No rule refuses either
+        sent twice (the platform would keep two entries, two contracts), so the platform is asked:
+        a write whose every record it holds is done (and unlocks what follows), the others are sent
+        again. The platform stores a write whole or not at all."""
+        for row in rows:
+            list_key, query_method, fields = RECORDS[row["method"]]
+            payload = row["payload"]
+            held = True
+            for item in payload[list_key]:
+                query = {
+                    "projectCode": payload["projectCode"],
+                    "idCardType": "01",
+                    "idCardNumber": item["idCardNumber"],
+                }
+                want = tuple(str(item[f]) for f in fields)
+                found = [tuple(str(r.get(f)) for f in fields) async for r in self.client.query_all(query_method, query)]
+                held = held and want in found
+            if held:
+                self._done([row], row["method"], None, note="found on the platform after a restart")
+            else:
+                with self.store.tx() as conn:
+                    conn.execute(update(outbox).where(outbox.c.id == row["id"]).values(state="pending"))
+        log.info("after restart: %d entry or contract writes in flight were looked up", len(rows))
 
     # ---- choosing what to send ------------------------------------------------------------
 
@@ -546,6 +582,13 @@ class Uploader:
 def _future_delay(attempts: int) -> float:
     return float(min(2 ** (attempts - 1), 60))
 
+
+# Writes the platform would store twice if sent twice: their list, the query that finds a record
+# again, and the fields that identify it (looked up after a crash, not sent blindly again).
+RECORDS = {
+    "WorkerEntryExit.Add": ("workerList", "WorkerEntryExit.Query", ("date", "type")),
+    "WorkerContract.Add": ("contractList", "WorkerContract.Query", ("corpCode", "startDate")),
+}
 
 # the worker stage a failed enrolment write leaves failed
 FOLLOWS = {"ProjectWorker.Add": "registered", "WorkerEntryExit.Add": "entered", "WorkerContract.Add": "contracted"}

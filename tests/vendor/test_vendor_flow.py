@@ -21,7 +21,7 @@ from simulator.platform import Platform
 from standard.envelope import BEIJING
 from tests.vendor.conftest import FAST_POLL, enrolled, fleet_and_vendor, running, site_fleet, until, vendor_config
 from vendor.service import Vendor, roster
-from vendor.store import outbox
+from vendor.store import outbox, stages
 
 
 def stored_attendance(platform: Platform) -> list[dict[str, Any]]:
@@ -100,6 +100,41 @@ async def test_restart_reconciles_uploads_caught_mid_send(platform: Platform, se
         assert sorted(r["id_number"] for r in rows) == sorted([fleet.roster[0].id_number, fleet.roster[1].id_number])
         sent = [e for e in platform.traffic.query(method="WorkerAttendance.Add", limit=100)]
         assert len(sent) == 2
+
+
+async def test_restart_looks_up_entries_caught_mid_send_and_sends_only_the_missing(
+    platform: Platform, served: Any, tmp_path: Path
+) -> None:
+    """A crash while entry records were on their way: no rule refuses an entry sent twice, so
+    after the restart the vendor asks the platform. The writes it holds are done (and their
+    contracts follow); the one it never stored is sent again — one entry and one contract each."""
+    async with site_fleet() as fleet:
+        config = vendor_config(served, fleet, tmp_path)
+        async with running(config) as vendor:
+            await enrolled(vendor)
+        with platform.store.engine.begin() as conn:  # the platform never got the first entry write…
+            conn.execute(sim_store.contracts.delete())  # …and no contract was sent yet
+            lost = [r[0] for r in conn.execute(select(sim_store.entry_exits.c.id_number).limit(1))]
+        stopped = Vendor(config)
+        with stopped.store.tx() as conn:  # as if the process had died with every entry write in flight
+            conn.execute(outbox.delete().where(outbox.c.method == "WorkerContract.Add"))
+            conn.execute(update(outbox).where(outbox.c.method == "WorkerEntryExit.Add").values(state="sending"))
+            conn.execute(update(stages).where(stages.c.stage.in_(("entered", "contracted"))).values(state="pending"))
+            entry_writes = conn.execute(select(outbox).where(outbox.c.method == "WorkerEntryExit.Add")).mappings().all()
+        stopped.close()
+        batch = next(r["ref"].split(",") for r in entry_writes if lost[0] in r["ref"].split(","))
+        with platform.store.engine.begin() as conn:
+            conn.execute(sim_store.entry_exits.delete().where(sim_store.entry_exits.c.id_number.in_(batch)))
+        sent_before = methods_sent(platform).count("WorkerEntryExit.Add")
+        async with running(vendor_config(served, fleet, tmp_path)) as vendor:
+            await enrolled(vendor)
+            await until(lambda: vendor.store.status()["backlog"] == 0)
+        assert methods_sent(platform).count("WorkerEntryExit.Add") == sent_before + 1  # the lost write only
+        with platform.store.engine.connect() as conn:
+            entries = [r[0] for r in conn.execute(select(sim_store.entry_exits.c.id_number))]
+            contracts = [r[0] for r in conn.execute(select(sim_store.contracts.c.id_number))]
+        assert len(entries) == len(set(entries)) == 20
+        assert len(contracts) == len(set(contracts)) == 20
 
 
 async def test_enrols_from_the_id_card_reader(platform: Platform, served: Any, tmp_path: Path) -> None:
