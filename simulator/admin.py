@@ -6,6 +6,7 @@ models, so the document and what is accepted cannot disagree."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import re
@@ -71,6 +72,11 @@ class SeedDatasetIn(BaseModel):
     attendance_days: Annotated[int, Field(ge=0, le=366, strict=True)] = Field(
         0, description="days of clock-ins to load, ending yesterday"
     )
+    people: bool = Field(
+        True,
+        description="false: only the companies, projects and participating companies, for a vendor system "
+        "that enrols the teams and workers itself (jzgr load peak)",
+    )
 
 
 class ClockIn(BaseModel):
@@ -91,6 +97,14 @@ class TrafficQuery(BaseModel):
     method: Annotated[str, StringConstraints(max_length=64)] | None = None
     since_id: Annotated[int, Field(ge=0)] | None = Field(None, description="only entries after this id")
     limit: Annotated[int, Field(ge=1, le=10_000)] = 200
+
+
+class AttendanceQuery(BaseModel):
+    """The query of ``GET /attendance``: one project's stored clock-ins of one day."""
+
+    model_config = ConfigDict(extra="forbid")
+    project: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+    day: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -210,7 +224,14 @@ def build(platform: Platform, token: str) -> Starlette:
             ds = fake_dataset.load(Path(folder))
         except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
             raise BadRequest(f"cannot load a dataset from {folder}: {exc}") from None
-        loaded = bulk.load(platform.store, ds, attendance_days=days, now=platform.clock.now())
+        if spec.people:
+            loaded = bulk.load(platform.store, ds, attendance_days=days, now=platform.clock.now())
+        else:
+            if days:
+                raise BadRequest("attendance_days needs the people: leave people true")
+            loaded = bulk.Loaded()
+            with platform.store.tx() as conn:
+                bulk.insert_organisations(conn, ds, loaded)
         made = []
         for project in ds.projects:
             tenant = platform.tenants.get(project.code) or platform.tenants.put(
@@ -283,6 +304,33 @@ def build(platform: Platform, token: str) -> Starlette:
         _, filters = _filters(request)
         return PlainTextResponse(platform.traffic.jsonl(**filters), media_type="application/x-ndjson")
 
+    async def stored_attendance(request: Request) -> Response:
+        """What ``WorkerAttendance.Query`` would page, with when each row reached the platform
+        (``received_s``, whole seconds of its clock): a load run's gate-to-platform latency."""
+        from sqlalchemy import select
+
+        from simulator.store import attendance
+
+        q = _valid(AttendanceQuery, dict(request.query_params))
+        a = attendance.c
+        chosen = select(a.id_number, a.moment, a.direction, a.received_s).where(
+            a.project_code == q.project, a.day == q.day
+        )
+
+        def read() -> list[dict[str, Any]]:
+            with platform.store.engine.connect() as conn:
+                return [
+                    {
+                        "idCardNumber": r.id_number,
+                        "date": r.moment,
+                        "direction": r.direction,
+                        "received_s": r.received_s,
+                    }
+                    for r in conn.execute(chosen.order_by(a.id))
+                ]
+
+        return JSONResponse(await asyncio.to_thread(read))
+
     operations = [
         Operation("/tenants", "GET", list_tenants, "list tenants"),
         Operation("/tenants", "POST", add_tenant, "add or replace a tenant", body=TenantIn, ok=201),
@@ -303,6 +351,13 @@ def build(platform: Platform, token: str) -> Starlette:
         Operation("/faults/{fault_id:int}", "DELETE", clear_faults, "remove one fault rule"),
         Operation("/clock", "GET", get_clock, "the simulator clock"),
         Operation("/clock", "POST", set_clock, "set, advance, speed up or freeze the clock", body=ClockIn),
+        Operation(
+            "/attendance",
+            "GET",
+            stored_attendance,
+            "one project's stored clock-ins of a day, with when each arrived",
+            query=AttendanceQuery,
+        ),
         Operation("/traffic", "GET", traffic, "inspection log, newest first", query=TrafficQuery),
         Operation("/traffic.jsonl", "GET", traffic_jsonl, "inspection log as JSON Lines", query=TrafficQuery),
     ]

@@ -261,6 +261,38 @@ def test_seed_a_generated_dataset_through_the_admin_api(served: RunningServer, t
     assert {r["idCardNumber"] for r in rows} == {w.id_number for team in first.teams for w in team.workers}
 
 
+def test_seed_only_the_organisations_and_read_back_the_clock_ins_with_their_arrival(
+    served: RunningServer, tmp_path: Any
+) -> None:
+    from fixtures.fake import dataset
+
+    ds = dataset.generate(11, 6, project_count=1)
+    folder = dataset.write(ds, tmp_path / "site")
+    project = ds.projects[0]
+    with _admin(served) as admin:
+        refused = admin.post("/seed-dataset", json={"path": str(folder), "people": False, "attendance_days": 1})
+        assert refused.status_code == 400 and "people" in refused.text
+        body = admin.post("/seed-dataset", json={"path": str(folder), "people": False}).json()
+        assert body["loaded"]["projects"] == 1 and body["loaded"]["workers"] == 0
+        t = {x["appid"]: x for x in body["tenants"]}[project.code]
+        with PlatformClient(served.url, t["appid"], t["appsecret"]) as api:
+            assert list(api.query_all("ProjectWorker.Query", {"projectCode": project.code})) == []
+        assert admin.get("/attendance", params={"project": project.code}).status_code == 400  # no day
+        assert admin.get("/attendance", params={"project": "x;y", "day": "2026-12-01"}).status_code == 400
+        # a project seeded with its people and a day of clock-ins: each row says when it arrived
+        from standard.envelope import today_beijing
+
+        yesterday = today_beijing() - timedelta(days=1)  # its 07:00 and 17:30 are past at any hour
+        other = dataset.generate(12, 4, today=yesterday, project_count=1)
+        dataset.write(other, tmp_path / "other")
+        admin.post("/seed-dataset", json={"path": str(tmp_path / "other"), "attendance_days": 1})
+        day = other.today.isoformat()
+        rows = admin.get("/attendance", params={"project": other.projects[0].code, "day": day}).json()
+    assert len(rows) == 2 * 4  # in and out, each worker
+    assert {r["idCardNumber"] for r in rows} == {w.id_number for w in other.workers}
+    assert all(r["date"].startswith(day) and isinstance(r["received_s"], int) for r in rows)
+
+
 def test_inspection_log_clips_large_payloads_and_masks_on_read(platform: Platform) -> None:
     from simulator.platform import KEEP_CHARS, Answer
     from standard.envelope import Envelope
