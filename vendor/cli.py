@@ -44,7 +44,10 @@ def _credentials(path: Path | None) -> Path:
 @app.command("serve")
 def serve(
     platform: Annotated[str, typer.Option(help="the platform's open.api URL")],
-    devices: Annotated[Path, typer.Option(help="the site file (site.yaml): project, gates, roster")],
+    devices: Annotated[
+        list[Path],
+        typer.Option(help="a site file (site.yaml): project, gates, roster; repeat it for each site served"),
+    ],
     credentials: Annotated[
         Path | None,
         typer.Option("--credentials", help="the credentials file of jzgr sim serve --credentials-out (required)"),
@@ -52,7 +55,10 @@ def serve(
     credentials_alias: Annotated[
         Path | None, typer.Option("--tenant-file", "--creds", hidden=True, help="old name of --credentials")
     ] = None,
-    db: Annotated[str, typer.Option(help="sqlite:///vendor.db or postgresql://…")] = "sqlite:///vendor.db",
+    db: Annotated[
+        str,
+        typer.Option(help="sqlite:///vendor.db or postgresql://…; with several sites, {project} names each site's"),
+    ] = "sqlite:///vendor.db",
     listen: Annotated[str, typer.Option(help="HOST:PORT of the vendor's listener")] = "127.0.0.1:9080",
     dataset: Annotated[
         Path | None, typer.Option(help="a jzgr fixtures generate folder (default: the site's roster)")
@@ -70,42 +76,56 @@ def serve(
         chosen = defect_table.check(defect or [])
     except ValueError as exc:
         raise UsageProblem(f"--defect: {exc}") from None
-    try:
-        site = site_mod.load(devices)
-    except site_mod.SiteError as exc:
-        raise UsageProblem(str(exc).splitlines()[0]) from None
+    if len(devices) > 1 and "{project}" not in db:
+        raise UsageProblem(
+            f"--db {db}: with {len(devices)} sites, put {{project}} in it (e.g. sqlite:///vendor-{{project}}.db)"
+        )
     credentials_file = _credentials(credentials or credentials_alias)
-    try:
-        tenant = load_tenant(credentials_file, site.project_code)
-    except FileNotFoundError:
-        raise UsageProblem(f"--credentials {credentials_file}: no such file") from None
-    except (ValueError, KeyError) as exc:
-        raise UsageProblem(f"--credentials: {exc}") from None
-    config = Config(
-        platform,
-        tenant,
-        site,
-        db=db,
-        listen=address,
-        dataset=dataset,
-        defects=chosen,
-        late_upload_s=late_upload_s,
-        refusal_retry_cap=refusal_retry_cap,
-        provision=not no_provision,
-    )
+    configs: list[Config] = []
+    for path in devices:
+        try:
+            site = site_mod.load(path)
+        except site_mod.SiteError as exc:
+            raise UsageProblem(str(exc).splitlines()[0]) from None
+        try:
+            tenant = load_tenant(credentials_file, site.project_code)
+        except FileNotFoundError:
+            raise UsageProblem(f"--credentials {credentials_file}: no such file") from None
+        except (ValueError, KeyError) as exc:
+            raise UsageProblem(f"--credentials: {exc}") from None
+        if any(c.tenant.project_code == site.project_code for c in configs):
+            raise UsageProblem(f"--devices {path}: project {site.project_code} is served twice")
+        configs.append(
+            Config(
+                platform,
+                tenant,
+                site,
+                db=db.replace("{project}", site.project_code),
+                listen=address,
+                dataset=dataset,
+                defects=chosen,
+                late_upload_s=late_upload_s,
+                refusal_retry_cap=refusal_retry_cap,
+                provision=not no_provision,
+            )
+        )
+    config = configs[0]
     _check_free(config.listen)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
     out = console(stderr=True)
-    out.print(f"vendor: {config.base_url} → {platform} (project {tenant.project_code}, db {db})")
+    served = config.tenant.project_code if len(configs) == 1 else f"{len(configs)} projects"
+    out.print(f"vendor: {config.base_url} → {platform} ({served}, db {db})")
     if chosen:
         out.print(f"defects on (tests only): {', '.join(sorted(chosen))}", style="red")
     from vendor.runner import serve as run
 
     try:
-        asyncio.run(run(config))
+        asyncio.run(run(configs))
     except OSError as exc:
         raise EnvironmentProblem(f"vendor: {exc}") from None
+    except ValueError as exc:  # two sites naming one device
+        raise UsageProblem(f"--devices: {exc}") from None
     except KeyboardInterrupt:
         pass
 

@@ -4,9 +4,8 @@ event loop by ``jzgr vendor serve``."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
+import functools
 import json
 import logging
 import time
@@ -18,10 +17,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 
 from fixtures.fake import dataset as datasets
 from hardware_sim.site import Site
@@ -82,15 +78,20 @@ def load_tenant(path: Path, project_code: str) -> Tenant:
 def roster(config: Config) -> datasets.Dataset:
     """The people to enrol: ``--dataset``, else the site file's roster."""
     if config.dataset is not None:
-        return datasets.load(config.dataset)
+        return _dataset(config.dataset.resolve())
     source = config.site.roster
     if source is None:
         raise ValueError("the site file has no roster: give --dataset")
     if source.dataset is not None:
-        return datasets.load(source.dataset)
+        return _dataset(source.dataset.resolve())
     assert source.generate is not None
     g = source.generate
     return datasets.generate(g.seed, g.workers, today=g.today, project_count=g.project_count)
+
+
+@functools.lru_cache(maxsize=4)  # the sites of one vendor often share one dataset: read it once
+def _dataset(path: Path) -> datasets.Dataset:
+    return datasets.load(path)
 
 
 class Vendor:
@@ -115,18 +116,6 @@ class Vendor:
         )
         self.gates = {d.id: d for d in config.site.expanded()}  # the site's devices: their direction decides in/out
         self.iclock_queue: dict[str, list[str]] = {}
-        self.app = Starlette(
-            routes=[
-                Route("/isapi/events", self.isapi_event, methods=["POST"]),
-                Route("/iclock/cdata", self.iclock_cdata, methods=["GET", "POST"]),
-                Route("/iclock/getrequest", self.iclock_getrequest, methods=["GET"]),
-                Route("/iclock/devicecmd", self.iclock_devicecmd, methods=["POST"]),
-                Route("/iclock/ping", self.iclock_ping, methods=["GET"]),
-                Route("/callback/uniubi", self.uniubi_callback, methods=["POST"]),
-                Route("/enrol/id-card", self.enrol_id_card, methods=["POST"]),
-                Route("/status", self.status, methods=["GET"]),
-            ]
-        )
 
     def on(self, name: str) -> bool:
         return name in self.config.defects
@@ -141,6 +130,7 @@ class Vendor:
         if project is None:
             raise ValueError(f"the roster has no project {code}")
         now = self.clock()
+        self.uploader.settings.roster_day = data.today.isoformat()
         new = 0
         with self.store.tx() as conn:
             fresh = (
@@ -165,13 +155,12 @@ class Vendor:
                 self.uploader.enqueue_workers(conn, team.name, now)
         return new
 
-    async def enrol_id_card(self, request: Request) -> Response:
+    async def enrol_id_card(self, body: dict[str, Any]) -> Response:
         """``POST /enrol/id-card`` ``{"reader": URL, "cellPhone": …, "team"?: …, "workType"?: …}``:
         read the card on the reader, create the worker, queue their upload, issue them to the gates."""
         try:
-            body = await request.json()
             reader, phone = str(body["reader"]), str(body["cellPhone"])
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             return JSONResponse({"error": 'send JSON {"reader": URL, "cellPhone": "139…"}'}, status_code=400)
         try:
             info = await idcard.read_card(reader)
@@ -318,98 +307,23 @@ class Vendor:
         )
         return dict(row) if row else None
 
-    # ---- HTTP: ISAPI ----------------------------------------------------------------------
+    # ---- what the listener asks ---------------------------------------------------------
 
-    async def isapi_event(self, request: Request) -> Response:
-        body = await request.body()
-        doc = isapi.event_json(body, request.headers.get("content-type", ""))
-        if doc is None:
-            return PlainTextResponse("not an event", status_code=400)
-        event = isapi.parse_event(doc)
-        if event is None:
-            return PlainTextResponse("OK")  # heartbeats, tests of the listening host, other alerts
-        status = doc.get("AccessControllerEvent", {}).get("attendanceStatus")
-        hint = {"checkIn": "01", "checkOut": "02"}.get(str(status))
-        try:
-            self.record(
-                event.device_name, event.serial_no, event.kind, event.employee_no, event.moment, hint, event.current
-            )
-        except Exception:
-            log.exception("could not keep an event of %s", event.device_name)
-            return PlainTextResponse("not stored", status_code=503)  # the gate keeps it and sends it again
-        return PlainTextResponse("OK")
-
-    # ---- HTTP: callback terminals ---------------------------------------------------------
-
-    async def uniubi_callback(self, request: Request) -> Response:
-        seen = uniubi.parse(await request.body())
-        if seen is None:
-            return JSONResponse({"result": 0, "success": False, "msg": "not a recognition callback"}, status_code=400)
-        device_id = next(
-            (
-                d.id
-                for d in self.gates.values()
-                if d.kind == "callback" and str(d.options.get("device_sn", d.id)) == seen.device_key
-            ),
-            seen.device_key,
-        )
-        try:
-            self.record(device_id, seen.serial_no, seen.kind, seen.employee_no, seen.moment, None, True)
-        except Exception:
-            log.exception("could not keep a callback of %s", device_id)
-            return JSONResponse({"result": 0, "success": False, "msg": "not stored"}, status_code=503)
-        return JSONResponse(uniubi.ACK)
-
-    # ---- HTTP: ZKTeco iclock --------------------------------------------------------------
-
-    def _iclock_device(self, request: Request) -> str | None:
-        sn = request.query_params.get("SN", "")
+    def iclock_device(self, sn: str) -> str | None:
+        """The id of our iclock device with serial number ``sn``."""
         for device in self.gates.values():
             if device.kind == "iclock" and str(device.options.get("serial_number", device.id)) == sn:
                 return device.id
         return None
 
-    async def iclock_cdata(self, request: Request) -> Response:
-        device_id = self._iclock_device(request)
-        if device_id is None:
-            return PlainTextResponse("unknown device", status_code=403)
-        sn = request.query_params["SN"]
-        if request.method == "GET":  # the handshake
-            self.iclock_queue[sn] = self._iclock_users()
-            options = [
-                f"GET OPTION FROM: {sn}",
-                "ATTLOGStamp=None",
-                "OPERLOGStamp=9999",
-                "ATTPHOTOStamp=None",
-                "ErrorDelay=30",
-                "Delay=10",
-                "TransTimes=00:00;14:05",
-                "TransInterval=1",
-                "TransFlag=TransData AttLog OpLog",
-                "TimeZone=8",
-                "Realtime=1",
-                "Encrypt=None",
-            ]
-            return PlainTextResponse("\n".join(options) + "\n")
-        body = (await request.body()).decode("utf-8", "replace")
-        if request.query_params.get("table") != "ATTLOG":
-            return PlainTextResponse("OK")
-        lines = [line for line in body.splitlines() if line.strip()]
-        try:
-            for line in lines:
-                fields = line.split("\t")
-                if len(fields) < 2:
-                    continue
-                pin, moment = fields[0].strip(), fields[1].strip()
-                serial = int(hashlib.sha1(f"{pin}\t{moment}".encode()).hexdigest()[:15], 16)
-                hint = "02" if len(fields) > 2 and fields[2].strip() == "1" else "01"
-                self.record(device_id, serial, "face_pass", pin, moment, hint, True)
-        except Exception:
-            log.exception("could not keep ATTLOG of %s", sn)
-            return PlainTextResponse("ERROR", status_code=503)
-        return PlainTextResponse(f"OK: {len(lines)}")
+    def callback_device(self, key: str) -> str | None:
+        """The id of our callback terminal reporting as ``key``."""
+        for device in self.gates.values():
+            if device.kind == "callback" and str(device.options.get("device_sn", device.id)) == key:
+                return device.id
+        return None
 
-    def _iclock_users(self) -> list[str]:
+    def iclock_users(self) -> list[str]:
         return _iclock_commands(
             [
                 {"employee_no": w["employee_no"], "name": w["name"], "photo": w["photo"]}
@@ -417,30 +331,22 @@ class Vendor:
             ]
         )
 
-    async def iclock_getrequest(self, request: Request) -> Response:
-        if self._iclock_device(request) is None:
-            return PlainTextResponse("unknown device", status_code=403)
-        queue = self.iclock_queue.get(request.query_params["SN"], [])
-        if not queue:
-            return PlainTextResponse("OK")
-        batch, queue[:] = queue[:50], queue[50:]
-        start = int(self.clock() * 1000) % 1_000_000
-        text = "\n".join(f"C:{start + i}:{cmd}" for i, cmd in enumerate(batch)) + "\n"
-        return Response(text.encode("gb18030"), media_type="text/plain; charset=gb18030")
+    def people(self) -> dict[str, Any]:
+        """What this site's gates are issued: each worker's employee number and ID number."""
+        return {
+            "project": self.config.tenant.project_code,
+            "devices": sorted(self.gates),
+            "people": [
+                {"employeeNo": w["employee_no"], "idCardNumber": w["id_number"], "team": w["team_name"]}
+                for w in self.store.all_workers()
+            ],
+        }
 
-    async def iclock_devicecmd(self, request: Request) -> Response:
-        return PlainTextResponse("OK")
-
-    async def iclock_ping(self, request: Request) -> Response:
-        return PlainTextResponse("OK")
-
-    # ---- status ---------------------------------------------------------------------------
-
-    async def status(self, request: Request) -> Response:
-        doc = await asyncio.to_thread(self.store.status)
+    def status(self) -> dict[str, Any]:
+        doc = self.store.status()
         doc["defects"] = sorted(self.config.defects)
         doc["project"] = self.config.tenant.project_code
-        return JSONResponse(doc)
+        return doc
 
     def close(self) -> None:
         self.store.close()

@@ -65,7 +65,11 @@ class UploadSettings:
     defects: frozenset[str] = frozenset()
     late_upload_s: float = 3 * 3600.0
     refusal_retry_cap: int = 20  # retry-refusals-forever, bounded so that tests end
-    idle_s: float = 0.1
+    # The day of the roster the workers were enrolled from (YYYY-MM-DD): they were on site by then,
+    # so that is their entry date (not the day the vendor first uploads them), never after today
+    roster_day: str | None = None
+    idle_s: float = 0.1  # the shortest wait when nothing can go
+    idle_max_s: float = 1.0  # … and the longest, when nothing wakes the loop
     pollers: int = 8
     backoff: RetryPolicy = field(default_factory=lambda: RetryPolicy(initial=1.0, max_delay=60.0))
 
@@ -129,9 +133,21 @@ class Uploader:
             if not sent:
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), self.settings.idle_s)
+                    await asyncio.wait_for(self.wake.wait(), self._idle_for(self.clock()))
                 except TimeoutError:
                     pass
+
+    def _idle_for(self, now: float) -> float:
+        """How long to wait for a wake-up when nothing can go now: until the next row falls due
+        (backoff, a held clock-in), at most ``idle_max_s``. Whatever else unblocks rows — a new
+        clock-in, an enrolment, a poll finishing — wakes the loop, so a vendor serving hundreds of
+        sites does not query each of their stores ten times a second."""
+        with self.store.engine.connect() as conn:
+            due = conn.execute(
+                select(func.min(outbox.c.due_s)).where(outbox.c.state == "pending", outbox.c.due_s > now)
+            ).scalar_one()
+        wait = self.settings.idle_max_s if due is None else min(self.settings.idle_max_s, due - now)
+        return max(self.settings.idle_s, wait)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -404,6 +420,7 @@ class Uploader:
         task = asyncio.create_task(work)
         self._polls.add(task)
         task.add_done_callback(self._polls.discard)
+        task.add_done_callback(lambda _: self.wake.set())  # a finished poll may unblock the next write
 
     async def _poll(self, rows: list[dict[str, Any]], method: str, serial: str) -> None:
         async with self._slots:
@@ -511,7 +528,8 @@ class Uploader:
                 "corpName": payload["corpName"],
                 "teamSysNo": payload["teamSysNo"],
                 "workerList": [
-                    {"idCardType": "01", "idCardNumber": n, "date": beijing_day(now), "type": 1} for n in numbers
+                    {"idCardType": "01", "idCardNumber": n, "date": day, "type": 1}
+                    for n, day in self._entry_days(conn, numbers, now).items()
                 ],
             }
             self.store.enqueue(conn, "WorkerEntryExit.Add", "enrol", ",".join(numbers), entry, now)
@@ -521,6 +539,16 @@ class Uploader:
             self._enqueue_contracts(conn, payload, numbers, now)
         elif method == "WorkerContract.Add":
             self.store.set_stage(conn, [c["idCardNumber"] for c in payload["contractList"]], "contracted", "done")
+
+    def _entry_days(self, conn: Connection, numbers: list[str], now: float) -> dict[str, str]:
+        """Each worker's entry date: the roster's day for people enrolled from it, else today."""
+        today = beijing_day(now)
+        if self.settings.roster_day is None:
+            return dict.fromkeys(numbers, today)
+        rows = conn.execute(select(workers.c.id_number, workers.c.source).where(workers.c.id_number.in_(numbers)))
+        sources = {str(n): str(src) for n, src in rows}
+        roster_day = min(self.settings.roster_day, today)
+        return {n: roster_day if sources.get(n) == "dataset" else today for n in numbers}
 
     def enqueue_workers(self, conn: Connection, team_name: str, now: float) -> None:
         """ProjectWorker.Add for the team's workers not yet registered, five per call."""
