@@ -176,3 +176,83 @@ def querier(url: str) -> Callable[[Site, date], Iterable[dict[str, Any]]]:
             )
 
     return query
+
+
+def summarise_pushes(
+    m: Morning,
+    pushed: list[tuple[Any, list[Any]]],
+    sites: dict[int, Site],
+    day: date,
+    start_at: float,
+    before: Counter[Key],
+    arrived: list[dict[str, Any]],
+    deadline_s: float,
+) -> dict[str, Any]:
+    """The device side's figures: ``pushed`` is every gate push (``gate_users.Event``, outcome
+    ``[index, due, sent, taken, error, attempts]``), ``arrived`` what the platform holds after the
+    run with when each row arrived (``received_s``). Push latency runs from the moment the gate was
+    due to push to the vendor's 200; gate-to-platform from that moment to the platform's arrival."""
+    day_start = datetime.combine(day, m.window_start)
+    after: Counter[Key] = Counter()
+    seen: dict[Key, list[float]] = {}
+    for row in arrived:
+        k = (str(row["projectCode"]), str(row["idCardNumber"]), str(row["date"]))
+        after[k] += 1
+        # whole seconds: the end of that second, an upper bound
+        seen.setdefault(k, []).append(math.nan if row.get("received_s") is None else float(row["received_s"]) + 1.0)
+    held = after - before
+    # the first arrival of this run: the earliest after those the platform held before it
+    first_seen = {k: min(sorted(times)[before[k] :], default=math.nan) for k, times in seen.items()}
+    push_ms: list[float] = []
+    e2e_s: list[float] = []
+    expected: set[Key] = set()
+    clock_ins = taken_clock_ins = failed = lost = duplicated = late = strangers = 0
+    as_sent: list[Sent] = []
+    for event, outcome in pushed:
+        _, due, sent, taken, error, attempts = outcome
+        as_sent.append(Sent(Batch(event.project, -1, (), 0.0), due, sent, taken, error, None, attempts))
+        if taken is None:
+            failed += 1
+        else:
+            push_ms.append((taken - due) * 1000)
+        if event.worker < 0:
+            strangers += 1
+            continue
+        clock_ins += 1
+        moment = (day_start + timedelta(seconds=int(event.moment_s))).strftime("%Y-%m-%d %H:%M:%S")
+        k = (sites[event.project].project_code, sites[event.project].worker(event.worker)[1], moment)
+        expected.add(k)
+        duplicated += max(0, held[k] - 1)
+        if taken is None:
+            continue
+        taken_clock_ins += 1
+        if held[k] == 0:
+            lost += 1
+            continue
+        latency = first_seen.get(k, math.nan) - due
+        if math.isfinite(latency):
+            e2e_s.append(latency)
+            late += latency > deadline_s
+    unexpected = sum(n for k, n in held.items() if k not in expected)
+    figures: dict[str, Any] = {
+        "pushes": len(pushed),
+        "pushes_failed": failed,
+        "strangers": strangers,
+        "records": clock_ins,
+        "records_accepted": taken_clock_ins,
+        "records_held": sum(held[k] for k in expected),
+        "lost": lost,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "error_rate": failed / len(pushed) if pushed else 0.0,
+        "late": late,
+        "late_rate": late / clock_ins if clock_ins else 0.0,
+        "deadline_s": deadline_s,
+        "attempts": sum(o[5] for _, o in pushed),
+    }
+    for q in (50, 95, 99, 99.9):
+        name = f"p{q:g}".replace(".", "_")
+        figures[f"{name}_ms"] = percentile(push_ms, q)
+        figures[f"e2e_{name}_s"] = percentile(e2e_s, q)
+    figures["series"] = series(as_sent, start_at)
+    return figures

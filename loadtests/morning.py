@@ -9,9 +9,9 @@ import math
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import datetime, time
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 from standard.terminal import UsageProblem
 
@@ -260,3 +260,12 @@ def constant_rate(m: Morning, rate: float, duration_s: float, projects: Iterable
 def shard(project_count: int, index: int, count: int) -> list[int]:
     """The projects (tenants) worker ``index`` of ``count`` uploads for."""
     return list(range(index, project_count, count))
+
+
+def model_json(m: Morning) -> dict[str, Any]:
+    """The model as a plan message carries it (and ``morning_of`` reads it back)."""
+    return {**m.__dict__, "window_start": m.window_start.isoformat()}
+
+
+def morning_of(obj: dict[str, Any]) -> Morning:
+    return Morning(**{**obj, "window_start": datetime.strptime(obj["window_start"], "%H:%M:%S").time()})

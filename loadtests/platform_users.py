@@ -17,12 +17,12 @@ from urllib.parse import urlencode, urlsplit
 import gevent
 import gevent.pool
 from locust import FastHttpUser, task
-from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
 from loadtests.matcher import Sent
-from loadtests.morning import Batch, Morning, constant_rate, shard, timetable
+from loadtests.messages import RESULTS_MESSAGE
+from loadtests.morning import Batch, Morning, constant_rate, model_json, morning_of, shard, timetable
 from loadtests.world import Site
 from platform_client import protocol
 from platform_client.errors import ClientError, RateLimited, TransportFailed
@@ -33,7 +33,6 @@ from standard.envelope import AsyncStatus, Envelope
 UPLOAD = "WorkerAttendance.Add"
 POLL = "AsyncHandleResult.Query"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-PLAN_MESSAGE, READY_MESSAGE, RESULTS_MESSAGE = "jzgr_plan", "jzgr_ready", "jzgr_results"
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,7 @@ class Plan:
     start_at: float  # epoch seconds all shards start from (hosts' clocks are assumed in sync)
     in_flight: int  # uploads at once before a due one has to wait (and is late)
     poll: bool
+    scenario: str = "platform"
 
     def morning(self) -> Morning:
         return morning_of(self.model)
@@ -68,14 +68,6 @@ class Plan:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Plan:
         return cls(**{**obj, "sites": {int(k): v for k, v in obj["sites"].items()}})
-
-
-def model_json(m: Morning) -> dict[str, Any]:
-    return {**m.__dict__, "window_start": m.window_start.isoformat()}
-
-
-def morning_of(obj: dict[str, Any]) -> Morning:
-    return Morning(**{**obj, "window_start": datetime.strptime(obj["window_start"], "%H:%M:%S").time()})
 
 
 # One outcome per batch, a plain list (it travels back to the master as msgpack):
@@ -228,16 +220,6 @@ def adopt(plan: Plan) -> None:
     VendorFleet.host = f"{parts.scheme}://{parts.netloc}"
     VendorFleet.path = parts.path or "/open.api"
     VendorFleet.concurrency = min(plan.in_flight, 512)
-
-
-def attach_worker(runner: WorkerRunner) -> None:
-    """Let a locust worker take its plan from the master (and say when it has)."""
-
-    def on_plan(environment: Environment, msg: Any, **_kw: Any) -> None:
-        adopt(Plan.from_json(msg.data))
-        runner.send_message(READY_MESSAGE, {"index": msg.data["index"]})
-
-    runner.register_message(PLAN_MESSAGE, on_plan)
 
 
 @dataclass

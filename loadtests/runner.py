@@ -28,7 +28,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter, stats_history
 from rich.console import Console
 
-from loadtests import platform_users
+from loadtests import gate_users, platform_users
+from loadtests.messages import PLAN_MESSAGE, READY_MESSAGE, RESULTS_MESSAGE
 from standard.terminal import EnvironmentProblem
 
 WORKER_CONNECT_S = 60.0
@@ -99,11 +100,9 @@ def run(
     if where.local or where.remote:
         port = where.port or free_port(where.bind if where.bind != "0.0.0.0" else "127.0.0.1")
         runner: Any = env.create_master_runner(where.bind, port)
-        runner.register_message(platform_users.RESULTS_MESSAGE, lambda environment, msg, **_: _got(done, msg.data))
+        runner.register_message(RESULTS_MESSAGE, lambda environment, msg, **_: _got(done, msg.data))
         ready: set[int] = set()
-        runner.register_message(
-            platform_users.READY_MESSAGE, lambda environment, msg, **_: ready.add(msg.data["index"])
-        )
+        runner.register_message(READY_MESSAGE, lambda environment, msg, **_: ready.add(msg.data["index"]))
         workers = [_spawn_worker(port) for _ in range(where.local)]
         if where.remote:
             console.print(
@@ -112,7 +111,7 @@ def run(
         nodes = _connected(runner, where.shards, workers)
         done.start_at = time.time() + lead_s + 0.5 * where.shards
         for index, node in enumerate(nodes):
-            runner.send_message(platform_users.PLAN_MESSAGE, scenario.plan(index, where.shards, done.start_at), node)
+            runner.send_message(PLAN_MESSAGE, scenario.plan(index, where.shards, done.start_at), node)
         _wait(lambda: len(ready) == where.shards, WORKER_CONNECT_S, "the locust workers did not take their plans")
     else:
         runner = env.create_local_runner()
@@ -226,11 +225,23 @@ def _progress(runner: Any, done: Finished, shards: int, console: Console) -> Non
         )
 
 
-def serve_worker(master_host: str, master_port: int, user: type[User]) -> None:
-    """A locust worker: connects to the master, takes its plan, runs its shard, reports, and
-    ends when the master quits."""
-    env = Environment(user_classes=[user])
+# A plan names its scenario; a worker takes either (the master says which user class to spawn)
+ADOPT: dict[str, Callable[[dict[str, Any]], None]] = {
+    "platform": lambda plan: platform_users.adopt(platform_users.Plan.from_json(plan)),
+    "peak": lambda plan: gate_users.adopt(gate_users.GatePlan.from_json(plan)),
+}
+
+
+def serve_worker(master_host: str, master_port: int) -> None:
+    """A locust worker for either scenario: connects to the master, takes its plan, runs its
+    shard, reports, and ends when the master quits."""
+    env = Environment(user_classes=[platform_users.VendorFleet, gate_users.GateFleet])
     runner = env.create_worker_runner(master_host, master_port)
     assert isinstance(runner, WorkerRunner)
-    platform_users.attach_worker(runner)
+
+    def on_plan(environment: Environment, msg: Any, **_kw: Any) -> None:
+        ADOPT[str(msg.data.get("scenario", "platform"))](msg.data)
+        runner.send_message(READY_MESSAGE, {"index": msg.data["index"]})
+
+    runner.register_message(PLAN_MESSAGE, on_plan)
     runner.greenlet.join()

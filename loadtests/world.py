@@ -80,17 +80,23 @@ def morning_day(now: datetime) -> date:
     return now.astimezone(BEIJING).date() - timedelta(days=1)
 
 
-def seed_simulator(url: str, token: str, m: Morning, work: Path) -> tuple[date, list[Site]]:
+def seed_simulator(url: str, token: str, m: Morning, work: Path, *, people: bool = True) -> tuple[date, list[Site]]:
     """Generate the morning's projects and workers, load them into our simulator through
-    ``/admin/api/seed-dataset`` (one project-key tenant per project); the morning day comes from the
-    simulator's own clock."""
+    ``/admin/api/seed-dataset`` (one project-key tenant per project; ``people`` false: only the
+    companies and projects, for a vendor system that enrols the rest); the morning day comes from
+    the simulator's own clock. The tenants' credentials file is written to ``work``."""
     with httpx.Client(base_url=admin_base(url), headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
         now = datetime.fromisoformat(_admin(client, "GET", "/clock")["now"])
         day = morning_day(now)
-        ds = fake_dataset.generate(m.seed, m.clock_ins, today=day, project_count=m.project_count, photos=False)
+        # the vendor enrolling the people uploads their faces (headImage is required); loaded
+        # straight into the store, they need none
+        ds = fake_dataset.generate(m.seed, m.clock_ins, today=day, project_count=m.project_count, photos=not people)
         folder = work / "dataset"
         fake_dataset.write(ds, folder)
-        answer = _admin(client, "POST", "/seed-dataset", json={"path": str(folder.resolve())})
+        spec = {"path": str(folder.resolve()), "people": people}
+        answer = _admin(client, "POST", "/seed-dataset", json=spec)
+    creds = {k: v for k, v in answer.items() if k != "loaded"}
+    (work / "credentials.json").write_text(json.dumps(creds, ensure_ascii=False, indent=1), encoding="utf-8")
     secrets = {t["projectCode"]: t for t in answer["tenants"]}
     return day, [_site(p, secrets[p.code]) for p in ds.projects]
 
